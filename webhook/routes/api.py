@@ -1,0 +1,89 @@
+"""``POST /api/classify``: a multipart image (field ``file``) in, the classifier's answer as JSON.
+
+The answer has the fields of the classifier CLI's JSON objects (``is_pet``, ``species``,
+``breed``, ``confidence``, ``top`` of ``{breed, confidence}``), with the same rounding, plus a
+few extra keys (display names, ``confident``, the sniffed format, the model version).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from classifier import Classifier
+from webhook.uploads import UploadProblem, classify_upload, load_classifier, read_upload
+
+CLASSIFY_PATH = "/api/classify"
+router = APIRouter(tags=["JSON API"])
+
+Species = Literal["cat", "dog"]
+
+
+class BreedGuessOut(BaseModel):
+    breed: str = Field(description="Label from unique_labels.csv.", examples=["beagle"])
+    confidence: float = Field(ge=0, le=1, description="Calibrated probability, 4 decimals.")
+    display_name: str = Field(examples=["Beagle"])
+    species: Species
+
+
+class ClassifyResponse(BaseModel):
+    is_pet: bool = Field(description="False: no cat or dog in the image (breed is then null).")
+    species: Species | None
+    breed: str | None = Field(examples=["beagle"])
+    confidence: float = Field(
+        ge=0, le=1, description="Probability of the answer given: the breed, or 'no pet'."
+    )
+    top: list[BreedGuessOut] = Field(description="Best guesses, most likely first.")
+    display_name: str | None = Field(default=None, examples=["Beagle"])
+    confident: bool = Field(description="The top breed clears the model's confidence threshold.")
+    image_format: str | None = Field(description="Format sniffed from the content, e.g. JPEG.")
+    model_version: str
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What went wrong, in a sentence safe to show a user.")
+
+
+def _problem(description: str) -> dict[str, object]:
+    return {"model": Problem, "description": description}
+
+
+@router.post(
+    CLASSIFY_PATH,
+    response_model=ClassifyResponse,
+    summary="Classify a photo of a cat or a dog",
+    responses={
+        400: _problem("No file, or an empty file."),
+        413: _problem("The upload is larger than the limit."),
+        415: _problem("The file is not an image (type sniffed from the content)."),
+        422: {
+            "description": "An image that cannot be used (damaged, too many pixels, HEIC), "
+            "or a request without a `file` field."
+        },
+        503: _problem("The model is not available."),
+    },
+)
+async def classify(
+    file: Annotated[UploadFile, File(description="The image: JPEG, PNG, WebP, GIF, BMP, TIFF.")],
+    classifier: Annotated[Classifier, Depends(load_classifier)],
+    top_k: Annotated[int, Query(ge=1, le=10, description="How many guesses in `top`.")] = 3,
+) -> ClassifyResponse | JSONResponse:
+    try:
+        data = await read_upload(file)
+        classified = await classify_upload(classifier, data, top_k=top_k)
+    except UploadProblem as problem:
+        return JSONResponse({"detail": problem.message}, status_code=problem.status_code)
+    prediction = classified.prediction
+    body = prediction.to_dict()
+    for entry, guess in zip(body["top"], prediction.top, strict=True):
+        entry.update(display_name=guess.display_name, species=guess.species)
+    body.update(
+        display_name=prediction.display_name,
+        confident=prediction.confident,
+        image_format=classified.image_format,
+        model_version=classifier.card.version,
+    )
+    return ClassifyResponse.model_validate(body)

@@ -1,0 +1,121 @@
+"""``POST /telegram/webhook``: Telegram delivers updates here; each is processed inline.
+
+Status codes, chosen so Telegram neither retries forever nor gets told "fine" about a problem
+on our side:
+
+- 503: the route is not configured (no ``TELEGRAM_WEBHOOK_SECRET`` or no ``TELEGRAM_BOT_TOKEN``;
+  the log says which), or the Bot API could not be reached to initialise the bot.
+- 403: the ``X-Telegram-Bot-Api-Secret-Token`` header is missing or wrong (constant-time check).
+- 400 / 422 / 413: the body is not JSON, not an Update, or too large.
+- 200: everything else: processed, a duplicate ``update_id``, an update type the bot ignores,
+  bad user input (the bot answers the user itself), even a crash inside the bot's handlers
+  (logged; a redelivery would fail the same way and hold up the chat's later updates).
+
+Lambda freezes the container as soon as the response is returned, so nothing is deferred:
+``Application.process_update`` runs the handlers (download, classification, reply) before the
+response is sent.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from telegram import Update
+from telegram.error import TelegramError
+
+from webhook.config import SECRET_HEADER, WEBHOOK_PATH, WebSettings
+from webhook.dedup import RecentUpdateIds
+from webhook.deps import recent_updates, web_settings
+from webhook.telegram_app import runtime, token_problem
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["Telegram"])
+
+
+def _answer(status_code: int, detail: str, **extra: Any) -> JSONResponse:
+    # Never put a "method" key here: Telegram would execute it as a Bot API call.
+    return JSONResponse({"ok": status_code < 400, "detail": detail, **extra}, status_code)
+
+
+def _secret_matches(given: str | None, expected: str) -> bool:
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+@router.post(
+    WEBHOOK_PATH,
+    summary="Telegram webhook (called by Telegram, not by people)",
+    responses={
+        400: {"description": "The body is not JSON."},
+        403: {"description": "Missing or wrong X-Telegram-Bot-Api-Secret-Token."},
+        413: {"description": "The body is larger than WEBHOOK_MAX_BODY_BYTES."},
+        422: {"description": "JSON, but not a Telegram Update."},
+        503: {"description": "Not configured (secret or token missing) or Bot API unreachable."},
+    },
+)
+async def telegram_webhook(
+    request: Request,
+    settings: Annotated[WebSettings, Depends(web_settings)],
+    recent: Annotated[RecentUpdateIds, Depends(recent_updates)],
+    secret_token: Annotated[
+        str | None, Header(alias=SECRET_HEADER, include_in_schema=False)
+    ] = None,
+) -> JSONResponse:
+    problem = settings.secret_problem()
+    if problem is not None:
+        logger.error("webhook refused: %s; the route stays closed until it is set", problem)
+        return _answer(503, "The webhook is not configured.")
+    assert settings.telegram_webhook_secret is not None
+    if not _secret_matches(secret_token, settings.telegram_webhook_secret.get_secret_value()):
+        logger.warning(
+            "webhook refused: %s header %s",
+            SECRET_HEADER,
+            "missing" if secret_token is None else "does not match",
+        )
+        return _answer(403, "Forbidden.")
+    problem = token_problem()
+    if problem is not None:
+        logger.error("webhook refused: %s; the bot cannot reply without it", problem)
+        return _answer(503, "The bot is not configured.")
+
+    body = await request.body()
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _answer(400, "The body is not valid JSON.")
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return _answer(422, "The body is not a Telegram Update (no integer update_id).")
+
+    if not recent.begin(update_id):
+        logger.info("update %d already processed by this container: acknowledged", update_id)
+        return _answer(200, "Duplicate update.", duplicate=True)
+    try:
+        try:
+            application = await runtime.get()
+        except (TelegramError, OSError) as exc:
+            logger.error("cannot initialise the Telegram bot: %s", type(exc).__name__)
+            recent.abandon(update_id)
+            return _answer(503, "The Bot API is unreachable; retry later.")
+        try:
+            update = Update.de_json(data, application.bot)
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.warning("update %d could not be parsed: %s", update_id, type(exc).__name__)
+            recent.finish(update_id)
+            return _answer(422, "The body is not a valid Telegram Update.")
+        await application.process_update(update)
+    except Exception:
+        # Handler errors go to the bot's error handler inside process_update; whatever still
+        # escapes is logged and acknowledged, so Telegram does not redeliver it for 24 hours.
+        logger.exception("update %d failed", update_id)
+    except BaseException:
+        recent.abandon(update_id)  # cancelled (timeout, shutdown): let a redelivery run it
+        raise
+    recent.finish(update_id)
+    return _answer(200, "OK.")
