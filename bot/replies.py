@@ -1,0 +1,200 @@
+"""Everything the bot says, as pure functions (no Telegram calls): easy to test and to reword.
+
+Replies are plain text (no parse mode), so breed names and user input never need escaping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from classifier import Breed, Prediction
+
+MAX_MESSAGE_LENGTH = 4096  # Telegram's limit for one text message
+SPECIES_EMOJI = {"cat": "🐱", "dog": "🐶"}
+SPECIES_NAME = {"cat": "cat", "dog": "dog"}
+
+
+def percent(probability: float) -> str:
+    """0.923 -> '92%'. Never claims 0% or 100% for a calibrated probability."""
+    value = max(0.0, min(1.0, probability)) * 100
+    if value < 1:
+        return "<1%"
+    if value > 99:
+        return ">99%"
+    return f"{value:.0f}%"
+
+
+def prediction_text(prediction: Prediction, *, compact: bool = False) -> str:
+    """The answer for one photo. ``compact``: one short paragraph (album photos)."""
+    if not prediction.is_pet or not prediction.top:
+        return (
+            "I don't see a cat or a dog in this photo. "
+            "Send me a photo where the pet is clearly visible."
+        )
+    best = prediction.top[0]
+    emoji = SPECIES_EMOJI.get(best.species, "🐾")
+    if prediction.confident:
+        species = SPECIES_NAME[best.species]
+        text = f"{emoji} {best.display_name} ({species}), {percent(best.confidence)} sure."
+        if compact or len(prediction.top) < 2:
+            return text
+        runner_up = prediction.top[1]
+        return f"{text}\nNext best: {runner_up.display_name} ({percent(runner_up.confidence)})."
+    lines = ["🐾 I'm not sure about this one. My best guesses:"]
+    for rank, guess in enumerate(prediction.top[:3], start=1):
+        lines.append(
+            f"{rank}. {guess.display_name} ({SPECIES_NAME[guess.species]}), "
+            f"{percent(guess.confidence)}"
+        )
+    return "\n".join(lines)
+
+
+def breeds_text(breeds: Iterable[Breed]) -> str:
+    """The supported breeds, cats then dogs, always within Telegram's 4096 characters."""
+    by_species: dict[str, list[str]] = {"cat": [], "dog": []}
+    for breed in breeds:
+        by_species.setdefault(breed.species, []).append(breed.display_name)
+    total = sum(len(names) for names in by_species.values())
+    parts = [f"I know {total} breeds."]
+    for species, title in (("cat", "Cats"), ("dog", "Dogs")):
+        names = sorted(by_species.get(species, []), key=str.casefold)
+        if names:
+            parts.append(f"{SPECIES_EMOJI[species]} {title} ({len(names)}):\n" + ", ".join(names))
+    return _fit("\n\n".join(parts))
+
+
+def _fit(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
+    if len(text) <= limit:
+        return text
+    suffix = " …"
+    return text[: limit - len(suffix)].rstrip(" ,\n") + suffix
+
+
+_METRIC_NAMES = (
+    (("top1_accuracy", "top1", "accuracy", "test_top1_accuracy"), "top-1 accuracy"),
+    (("top3_accuracy", "top3", "test_top3_accuracy"), "top-3 accuracy"),
+    (("species_accuracy", "cat_dog_accuracy"), "cat vs dog accuracy"),
+)
+
+
+def _metric_lines(metrics: Mapping[str, Any]) -> list[str]:
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, Mapping):  # e.g. {"test": {"top1_accuracy": 0.93}}
+            for inner, inner_value in value.items():
+                flat.setdefault(str(inner).lower(), inner_value)
+        else:
+            flat[str(key).lower()] = value
+    lines = []
+    for keys, label in _METRIC_NAMES:
+        for key in keys:
+            value = flat.get(key)
+            if isinstance(value, int | float) and 0 <= value <= 1:
+                lines.append(f"• {label}: {value * 100:.1f}%")
+                break
+    for key in ("test_images", "n_test", "test_size", "num_test_images"):
+        value = flat.get(key)
+        if isinstance(value, int) and value > 0:
+            lines.append(f"• measured on {value} held-out photos")
+            break
+    return lines
+
+
+def about_text(
+    *,
+    name: str | None,
+    version: str | None,
+    backbone: str | None,
+    metrics: Mapping[str, Any] | None,
+    breed_count: int | None,
+) -> str:
+    parts = ["Breed Bot tells the breed of a cat or a dog from a photo."]
+    if name:
+        model = f"Model: {name}" + (f" {version}" if version else "")
+        if backbone:
+            model += f" ({backbone})"
+        if breed_count:
+            model += f", {breed_count} breeds"
+        lines = [model + "."]
+        lines.extend(_metric_lines(metrics or {}))
+        parts.append("\n".join(lines))
+    else:
+        parts.append("The model is not loaded right now.")
+    parts.append(
+        "Privacy: your photos are only used to answer you. They are not stored, "
+        "and nothing is kept after the answer."
+    )
+    return _fit("\n\n".join(parts))
+
+
+def start_text(first_name: str | None = None) -> str:
+    greeting = f"Hi {first_name}! " if first_name else "Hi! "
+    return (
+        f"{greeting}Send me a photo of a cat or a dog and I'll tell you its breed.\n\n"
+        + help_text(private=True)
+    )
+
+
+def help_text(*, private: bool, bot_username: str | None = None) -> str:
+    mention = f"@{bot_username}" if bot_username else "me"
+    if private:
+        return (
+            "How to use me:\n"
+            "• send a photo (or an image file) of a cat or a dog: I reply with the breed;\n"
+            "• /breeds lists the breeds I know;\n"
+            "• /about tells about the model and privacy;\n"
+            "• in a group, reply to a photo with /breed, or caption a photo /breed."
+        )
+    return (
+        "In this group I only look at photos you ask about:\n"
+        "• reply to a photo with /breed;\n"
+        "• or send a photo with the caption /breed;\n"
+        f"• or mention {mention} in a photo's caption.\n"
+        "/breeds lists the breeds I know; /about tells about the model."
+    )
+
+
+def brief_help() -> str:
+    return (
+        "Send me a photo of a cat or a dog and I'll tell you its breed. "
+        "/help shows what else I can do."
+    )
+
+
+def breed_usage(*, private: bool) -> str:
+    if private:
+        return "Send me a photo of a cat or a dog, or reply to a photo with /breed."
+    return (
+        "To use /breed, reply with it to a photo (or an image file), "
+        "or send a photo with the caption /breed."
+    )
+
+
+def not_an_image(description: str) -> str:
+    return (
+        f"That's {description}, and I can only look at still images. "
+        "Please send a photo of a cat or a dog."
+    )
+
+
+def too_large(size_bytes: int, limit_bytes: int) -> str:
+    return (
+        f"That file is too large for me ({size_bytes / 1e6:.1f} MB; bots can download "
+        f"at most {limit_bytes // (1024 * 1024)} MB). Please send it as a photo, "
+        "or a smaller image."
+    )
+
+
+def invalid_image(reason: str) -> str:
+    return f"Sorry, I couldn't read that image. {reason}"
+
+
+def apology() -> str:
+    return "Sorry, something went wrong on my side. Please try again in a minute."
+
+
+def model_unavailable() -> str:
+    return (
+        "Sorry, I can't recognise breeds right now (the model is not available). Please try later."
+    )
