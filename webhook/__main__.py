@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from webhook.config import DEFAULT_ALLOWED_UPDATES, WEBHOOK_PATH, get_settings
+from webhook.config import WEBHOOK_PATH, get_settings
 
 
 class UsageError(Exception):
@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     set_cmd.add_argument(
         "--allowed-updates",
         type=parse_allowed_updates,
-        default=list(DEFAULT_ALLOWED_UPDATES),
-        help="comma-separated update types (default: %(default)s)",
+        default=None,
+        help="comma-separated update types (default: the ones the bot handles, "
+        "bot.application.ALLOWED_UPDATES)",
     )
     set_cmd.add_argument(
         "--drop-pending-updates",
@@ -83,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         help="1-100 simultaneous deliveries (default: %(default)s; keep it at "
         "or below the function's reserved concurrency)",
+    )
+
+    set_cmd.add_argument(
+        "--no-commands",
+        action="store_true",
+        help="do not register the bot's command menu (setMyCommands) after setting the webhook",
     )
 
     delete_cmd = commands.add_parser("delete", help="remove the webhook")
@@ -113,18 +120,24 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         if problem is not None:
             raise UsageError(f"{problem}: the deployed route refuses updates without it")
         assert web.telegram_webhook_secret is not None
+        from bot.application import ALLOWED_UPDATES, register_commands
+
+        allowed = args.allowed_updates if args.allowed_updates is not None else ALLOWED_UPDATES
         async with _bot() as bot:
             ok = await bot.set_webhook(
                 url=url,
                 secret_token=web.telegram_webhook_secret.get_secret_value(),
-                allowed_updates=args.allowed_updates,
+                allowed_updates=list(allowed),
                 drop_pending_updates=args.drop_pending_updates,
                 max_connections=args.max_connections,
             )
+            if not args.no_commands:
+                await register_commands(bot)  # once per deployment, not per request
         return {
             "ok": ok,
             "url": url,
-            "allowed_updates": args.allowed_updates,
+            "commands_registered": not args.no_commands,
+            "allowed_updates": list(allowed),
             "drop_pending_updates": args.drop_pending_updates,
             "max_connections": args.max_connections,
         }

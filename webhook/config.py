@@ -16,8 +16,6 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's rule for setWebhook's secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -.
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# What the bot reacts to; anything else Telegram need not send (setWebhook's allowed_updates).
-DEFAULT_ALLOWED_UPDATES = ("message", "edited_message")
 
 
 class WebSettings(BaseSettings):
