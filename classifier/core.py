@@ -62,8 +62,9 @@ class Classifier:
         pixels = to_model_input(image, self.input_size)
         batch = np.stack([pixels, pixels[:, ::-1]]) if self.card.flip_tta else pixels[None]
         output = self.backbone.run(batch)
-        probs = self.head.probabilities(output.features).mean(axis=0)
-        pet_score = float(pet_mass(output.imagenet_logits).mean())
+        # Flip TTA averages features and logits (the head is linear, so this averages logits).
+        probs = self.head.probabilities(output.features.mean(axis=0))
+        pet_score = float(pet_mass(output.imagenet_logits.mean(axis=0)))
         return self._answer(probs, pet_score, top_k)
 
     def _answer(self, probs: np.ndarray, pet_score: float, top_k: int) -> Prediction:

@@ -86,8 +86,9 @@ def decode_image(
             "This file is not an image I can read; please send a JPEG, PNG or WebP photo."
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as exc:
-        raise InvalidImageError("The image is damaged or incomplete; please send it again.") from exc
-    except Exception as exc:  # noqa: BLE001 - Pillow plugins raise odd things on hostile input
+        message = "The image is damaged or incomplete; please send it again."
+        raise InvalidImageError(message) from exc
+    except Exception as exc:  # Pillow plugins raise odd things on hostile input
         raise InvalidImageError("The image could not be decoded; please send another one.") from exc
 
 

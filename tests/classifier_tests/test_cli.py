@@ -1,0 +1,60 @@
+"""`python -m classifier`: the contract other tools depend on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import NONPET_PHOTOS, PET_PHOTOS, expected_label
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "classifier", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_json_lines_and_exit_status_with_a_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    missing = tmp_path / "missing.png"
+    pet, nonpet = PET_PHOTOS[0], NONPET_PHOTOS[0]
+    result = run_cli("--json", "--top", "2", str(pet), str(bad), str(nonpet), str(missing))
+    assert result.returncode == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(pet), str(bad), str(nonpet), str(missing)]
+
+    first = lines[0]
+    assert set(first) == {"path", "is_pet", "species", "breed", "confidence", "top"}
+    species, label = expected_label(pet)
+    assert (first["is_pet"], first["species"], first["breed"]) == (True, species, label)
+    assert isinstance(first["confidence"], float)
+    assert len(first["top"]) == 2
+    assert set(first["top"][0]) == {"breed", "confidence"}
+
+    assert set(lines[1]) == {"path", "error"} and "not an image" in lines[1]["error"]
+    assert lines[2]["is_pet"] is False and lines[2]["breed"] is None
+    assert lines[2]["species"] is None and lines[2]["top"] == []
+    assert set(lines[3]) == {"path", "error"}
+
+
+def test_readable_output_and_success_status() -> None:
+    result = run_cli(*(str(p) for p in PET_PHOTOS[:2]), str(NONPET_PHOTOS[0]))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert "%" in lines[0] and "no cat or dog" in lines[2]
+
+
+def test_usage_errors() -> None:
+    assert run_cli().returncode == 2
+    assert run_cli("--top", "0", str(PET_PHOTOS[0])).returncode == 2

@@ -1,0 +1,37 @@
+"""A small run of the whole training pipeline, so `make train` cannot rot (needs TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classifier import Classifier, ClassifierSettings
+
+from .conftest import PET_PHOTOS
+
+pytest.importorskip("tensorflow", reason="the training smoke test needs the `train` extra")
+pytestmark = pytest.mark.train
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the checkout")
+def test_smoke_pipeline_builds_a_model_the_classifier_serves(tmp_path: Path) -> None:
+    from training.pipeline import main
+
+    out = tmp_path / "model"
+    assert main(["--smoke", "--out", str(out), "--work", str(tmp_path / "work")]) == 0
+
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["name"].endswith("-smoke")
+    assert {"confusion_matrix.png", "reliability.png", "MODEL_CARD.md"} <= {
+        p.name for p in out.iterdir()
+    }
+    classifier = Classifier(
+        ClassifierSettings(model_dir=out, labels_path=ROOT / "unique_labels.csv")
+    )
+    prediction = classifier.classify(PET_PHOTOS[0].read_bytes())
+    assert 0.0 <= prediction.confidence <= 1.0
