@@ -70,13 +70,34 @@ async def read_upload(file: UploadFile | None) -> bytes:
     return data
 
 
+# Magic numbers of the formats we read: bytes that start like one of these but do not decode
+# are a damaged image (422), anything else is not a supported image type (415).
+_IMAGE_MAGIC = (
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+)
+
+
+def looks_like_image(data: bytes) -> bool:
+    return data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def problem_status(data: bytes, image_format: str | None) -> int:
+    """415 for what is not a supported image type, 422 for a supported image we cannot use."""
+    return 422 if image_format is not None or looks_like_image(data) else 415
+
+
 def _classify_sync(classifier: Classifier, data: bytes, top_k: int) -> Classified:
     image_format = sniff_format(data)
     try:
         prediction = classifier.classify(data, top_k=top_k)
     except InvalidImageError as exc:
-        # Not an image at all -> 415; an image we recognise but cannot use -> 422.
-        raise UploadProblem(415 if image_format is None else 422, str(exc)) from None
+        raise UploadProblem(problem_status(data, image_format), str(exc)) from None
     return Classified(prediction=prediction, image_format=image_format, size_bytes=len(data))
 
 

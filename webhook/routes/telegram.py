@@ -79,7 +79,7 @@ async def telegram_webhook(
             "missing" if secret_token is None else "does not match",
         )
         return _answer(403, "Forbidden.")
-    problem = token_problem()
+    problem = None if runtime.ready else token_problem()  # warm: already proven
     if problem is not None:
         logger.error("webhook refused: %s; the bot cannot reply without it", problem)
         return _answer(503, "The bot is not configured.")
@@ -105,7 +105,7 @@ async def telegram_webhook(
             return _answer(503, "The Bot API is unreachable; retry later.")
         try:
             update = Update.de_json(data, application.bot)
-        except (KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - ptb raises whatever a bad field causes
             logger.warning("update %d could not be parsed: %s", update_id, type(exc).__name__)
             recent.finish(update_id)
             return _answer(422, "The body is not a valid Telegram Update.")
