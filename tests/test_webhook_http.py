@@ -202,7 +202,7 @@ def test_form_says_clearly_when_there_is_no_cat_or_dog(handler):
     ("content", "status", "message"),
     [
         (b"", 400, "The file is empty"),
-        (b"GIF89a-but-not-really", 422, "damaged"),
+        (b"GIF89a-but-not-really", 422, "image"),
         (b"hello, I am a text file", 415, "not an image I can read"),
     ],
 )
