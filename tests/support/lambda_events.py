@@ -95,8 +95,12 @@ def http_event(
     is_base64 = False
     if raw is not None:
         request_headers.setdefault("content-length", str(len(raw)))
-        if _is_text(request_headers.get("content-type")):
-            event_body = raw.decode("utf-8")
+        try:
+            text = raw.decode("utf-8") if _is_text(request_headers.get("content-type")) else None
+        except UnicodeDecodeError:
+            text = None  # not valid text after all: Lambda sends it base64-encoded
+        if text is not None:
+            event_body = text
         else:
             event_body = base64.b64encode(raw).decode("ascii")
             is_base64 = True
