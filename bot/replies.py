@@ -75,6 +75,7 @@ _METRIC_NAMES = (
     (("top1_accuracy", "top1", "accuracy", "test_top1_accuracy"), "top-1 accuracy"),
     (("top3_accuracy", "top3", "test_top3_accuracy"), "top-3 accuracy"),
     (("species_accuracy", "cat_dog_accuracy"), "cat vs dog accuracy"),
+    (("nonpet_rejected",), "photos without a pet recognised as such"),
 )
 
 
@@ -93,7 +94,7 @@ def _metric_lines(metrics: Mapping[str, Any]) -> list[str]:
             if isinstance(value, int | float) and 0 <= value <= 1:
                 lines.append(f"• {label}: {value * 100:.1f}%")
                 break
-    for key in ("test_images", "n_test", "test_size", "num_test_images"):
+    for key in ("n", "test_images", "n_test", "test_size", "num_test_images"):
         value = flat.get(key)
         if isinstance(value, int) and value > 0:
             lines.append(f"• measured on {value} held-out photos")

@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import BotSettings
 
@@ -57,7 +59,9 @@ class RetryPolicy:
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
-    value = exc.retry_after
+    with warnings.catch_warnings():  # ptb 22 warns that the int form is deprecated
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     if isinstance(value, dtm.timedelta):
         return value.total_seconds()
     return float(value)

@@ -1,0 +1,1 @@
+"""Breed Bot tests (a package, so helpers import as ``tests.support``)."""

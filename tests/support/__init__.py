@@ -1,0 +1,1 @@
+"""Test helpers shared by the bot and webhook tests."""

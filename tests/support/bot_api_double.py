@@ -1,0 +1,508 @@
+"""A Telegram Bot API test double: a real HTTP server on 127.0.0.1 (random port).
+
+It speaks the Bot API layout, ``/bot<token>/<method>`` and ``/file/bot<token>/<path>``, so the
+real python-telegram-bot client talks to it over real HTTP (``TELEGRAM_API_BASE_URL`` =
+``double.base_url``). Implemented: getMe, getUpdates (long poll, offsets), getFile and file
+downloads, sendMessage, sendChatAction, setMyCommands, getWebhookInfo, setWebhook,
+deleteWebhook. Faults can be injected per method (``fail_next``: 429 with ``retry_after``, 5xx,
+400...; ``delay_next``: slow answers). Every request is recorded.
+
+Thread-safe: the server runs in its own thread; tests read its state from any thread or loop.
+Use ``"download"`` as the method name for file downloads in ``fail_next``/``delay_next``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+DEFAULT_TOKEN = "123456789:AAH-test-token-for-the-double_0123456"
+DOWNLOAD = "download"
+
+
+@dataclass
+class RecordedRequest:
+    method: str  # Bot API method, or "download"
+    params: dict[str, Any]
+    status: int = 0  # HTTP status the double answered
+    path: str = ""  # file path, for downloads
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass
+class Fault:
+    status: int = 429
+    retry_after: int | None = None
+    description: str | None = None
+    times: int = 1
+
+
+@dataclass
+class Delay:
+    seconds: float
+    times: int = 1
+
+
+@dataclass
+class StoredFile:
+    file_id: str
+    data: bytes
+    file_path: str
+    file_size: int  # what getFile reports (may differ from len(data) to fake huge files)
+
+
+class BotApiDouble:
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        bot_id: int | None = None,
+        username: str = "breed_test_bot",
+        first_name: str = "Breed Test Bot",
+    ) -> None:
+        self.token = token
+        self.bot_id = bot_id if bot_id is not None else int(token.split(":")[0])
+        self.username = username
+        self.first_name = first_name
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.reset()
+
+    # ----- lifecycle
+    def start(self) -> BotApiDouble:
+        double = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.double = double
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="bot-api-double",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> BotApiDouble:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget everything: updates, files, faults, requests, webhook."""
+        with self._lock:
+            self.requests: list[RecordedRequest] = []
+            self.files: dict[str, StoredFile] = {}
+            self.webhook_url = ""
+            self.commands: dict[str, list[dict[str, Any]]] = {}
+            self._updates: deque[dict[str, Any]] = deque()
+            self._next_update_id = 1000
+            self._message_ids = itertools.count(50_000)
+            self._faults: dict[str, deque[Fault]] = {}
+            self._delays: dict[str, deque[Delay]] = {}
+            self._chats: dict[int, dict[str, Any]] = {}
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the double first"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """The value for TELEGRAM_API_BASE_URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    # ----- test API
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue an update for getUpdates (an update_id is assigned when missing)."""
+        with self._changed:
+            update = dict(update)
+            if "update_id" not in update:
+                update["update_id"] = self._next_update_id
+            self._next_update_id = max(self._next_update_id, update["update_id"]) + 1
+            message = update.get("message") or update.get("edited_message") or {}
+            chat = message.get("chat")
+            if chat:
+                self._chats[chat["id"]] = chat
+            self._updates.append(update)
+            self._changed.notify_all()
+            return update["update_id"]
+
+    def add_file(
+        self,
+        file_id: str,
+        data: bytes,
+        *,
+        file_path: str | None = None,
+        file_size: int | None = None,
+    ) -> StoredFile:
+        """Make ``file_id`` downloadable. ``file_size`` overrides the size getFile reports."""
+        stored = StoredFile(
+            file_id=file_id,
+            data=data,
+            file_path=file_path or f"photos/{file_id}.jpg",
+            file_size=len(data) if file_size is None else file_size,
+        )
+        with self._lock:
+            self.files[file_id] = stored
+        return stored
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+        description: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with an error (nothing is performed).
+        ``status=429`` defaults to ``retry_after=1``."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        with self._lock:
+            self._faults.setdefault(method, deque()).append(
+                Fault(status, retry_after, description, times)
+            )
+
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Perform the next ``times`` calls of ``method`` but answer ``seconds`` late."""
+        with self._lock:
+            self._delays.setdefault(method, deque()).append(Delay(seconds, times))
+
+    def calls(self, method: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.method == method]
+
+    @property
+    def sent_messages(self) -> list[dict[str, Any]]:
+        """Parameters of every sendMessage that the double performed (answered 200)."""
+        with self._lock:
+            return [r.params for r in self.requests if r.method == "sendMessage" and r.ok]
+
+    @property
+    def sent_texts(self) -> list[str]:
+        return [str(m.get("text", "")) for m in self.sent_messages]
+
+    @property
+    def downloaded_paths(self) -> list[str]:
+        with self._lock:
+            return [r.path for r in self.requests if r.method == DOWNLOAD and r.ok]
+
+    @property
+    def pending_updates(self) -> int:
+        with self._lock:
+            return len(self._updates)
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Block (a thread) until ``predicate()`` holds; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, 0.05))
+        return True
+
+    async def until(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait, without blocking the event loop, until ``predicate()`` holds."""
+        deadline = time.monotonic() + within
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {within} s")
+            await asyncio.sleep(0.02)
+
+    async def wait_for_messages(self, count: int, within: float = 15.0) -> list[dict[str, Any]]:
+        await self.until(lambda: len(self.sent_messages) >= count, within)
+        return self.sent_messages
+
+    # ----- internals (called from server threads)
+    def _take(self, table: dict[str, deque[Any]], method: str) -> Any:
+        with self._lock:
+            queue = table.get(method)
+            if not queue:
+                return None
+            item = queue[0]
+            item.times -= 1
+            if item.times <= 0:
+                queue.popleft()
+            return item
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._changed:
+            self.requests.append(request)
+            self._changed.notify_all()
+
+    def _chat(self, chat_id: Any) -> dict[str, Any]:
+        try:
+            chat_id = int(chat_id)
+        except (TypeError, ValueError):
+            return {"id": 0, "type": "private"}
+        with self._lock:
+            return self._chats.get(chat_id) or {
+                "id": chat_id,
+                "type": "private" if chat_id > 0 else "supergroup",
+            }
+
+    def _me(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                while self._updates and self._updates[0]["update_id"] < offset:
+                    self._updates.popleft()  # confirmed by the offset
+                if self._updates or self._stopping:
+                    return list(itertools.islice(self._updates, limit))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._changed.wait(min(remaining, 0.1))
+
+    def _api(self, method: str, params: dict[str, Any]) -> tuple[int, Any]:
+        """Perform ``method``: (HTTP status, result or error description)."""
+        if method == "getMe":
+            return 200, self._me()
+        if method == "getUpdates":
+            return 200, self._get_updates(params)
+        if method == "sendMessage":
+            text = params.get("text")
+            if not text:
+                return 400, "Bad Request: message text is empty"
+            if len(str(text)) > 4096:
+                return 400, "Bad Request: message is too long"
+            message: dict[str, Any] = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": self._chat(params.get("chat_id")),
+                "from": self._me(),
+                "text": str(text),
+            }
+            return 200, message
+        if method == "sendChatAction":
+            return 200, True
+        if method == "setMyCommands":
+            scope = params.get("scope") or {"type": "default"}
+            with self._lock:
+                self.commands[scope.get("type", "default")] = params.get("commands") or []
+            return 200, True
+        if method == "getWebhookInfo":
+            with self._lock:
+                return 200, {
+                    "url": self.webhook_url,
+                    "has_custom_certificate": False,
+                    "pending_update_count": len(self._updates),
+                }
+        if method == "setWebhook":
+            with self._lock:
+                self.webhook_url = str(params.get("url") or "")
+            return 200, True
+        if method == "deleteWebhook":
+            with self._lock:
+                self.webhook_url = ""
+                if str(params.get("drop_pending_updates")).lower() == "true":
+                    self._updates.clear()
+            return 200, True
+        if method == "getFile":
+            stored = self.files.get(str(params.get("file_id")))
+            if stored is None:
+                return 400, "Bad Request: invalid file_id"
+            if stored.file_size > 20 * 1024 * 1024:
+                return 400, "Bad Request: file is too big"
+            return 200, {
+                "file_id": stored.file_id,
+                "file_unique_id": f"u-{stored.file_id}",
+                "file_size": stored.file_size,
+                "file_path": stored.file_path,
+            }
+        return 404, "Not Found: method not found"
+
+    def _file(self, path: str) -> StoredFile | None:
+        with self._lock:
+            for stored in self.files.values():
+                if stored.file_path == path:
+                    return stored
+        return None
+
+
+def _decode_value(key: str, value: str) -> Any:
+    if key in {"text", "caption"}:
+        return value
+    stripped = value.strip()
+    if (
+        stripped[:1] in {"{", "["}
+        or stripped.lstrip("-").isdigit()
+        or stripped in {"true", "false"}
+    ):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            return value
+    return value
+
+
+def _parse_params(content_type: str, body: bytes, query: str) -> dict[str, Any]:
+    pairs: list[tuple[str, str]] = parse_qsl(query, keep_blank_values=True)
+    if body:
+        if content_type.startswith("application/json"):
+            data = json.loads(body.decode("utf-8"))
+            return {**dict(pairs), **data}
+        if content_type.startswith("multipart/form-data"):
+            message = BytesParser(policy=HTTP).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body
+            )
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True) or b""
+                if name:
+                    pairs.append((str(name), payload.decode("utf-8", "replace")))
+        else:
+            pairs.extend(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    return {key: _decode_value(key, value) for key, value in pairs}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    double: BotApiDouble
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence stderr
+        pass
+
+    def do_GET(self) -> None:
+        self._safely(self._dispatch)
+
+    def do_POST(self) -> None:
+        self._safely(self._dispatch)
+
+    def _safely(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (timeout, shutdown): fine
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _dispatch(self) -> None:
+        double = self.double
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = unquote(url.path)  # ptb percent-encodes file URLs (the token's ':' too)
+        file_prefix = f"/file/bot{double.token}/"
+        api_prefix = f"/bot{double.token}/"
+        if path.startswith(file_prefix):
+            self._download(path[len(file_prefix) :])
+            return
+        if not path.startswith(api_prefix):
+            self._send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return
+        method = path[len(api_prefix) :]
+        params = _parse_params(self.headers.get("Content-Type") or "", body, url.query)
+        record = RecordedRequest(method=method, params=params)
+        fault = double._take(double._faults, method)
+        if fault is not None:
+            record.status = fault.status
+            double._record(record)
+            error: dict[str, Any] = {
+                "ok": False,
+                "error_code": fault.status,
+                "description": fault.description or _default_description(fault),
+            }
+            if fault.retry_after is not None:
+                error["parameters"] = {"retry_after": fault.retry_after}
+            self._send_json(fault.status, error)
+            return
+        status, result = double._api(method, params)
+        record.status = status
+        double._record(record)
+        delay = double._take(double._delays, method)
+        if delay is not None:
+            time.sleep(delay.seconds)
+        if status == 200:
+            self._send_json(200, {"ok": True, "result": result})
+        else:
+            self._send_json(status, {"ok": False, "error_code": status, "description": result})
+
+    def _download(self, path: str) -> None:
+        double = self.double
+        record = RecordedRequest(method=DOWNLOAD, params={}, path=path)
+        fault = double._take(double._faults, DOWNLOAD)
+        if fault is not None:
+            record.status = fault.status
+            double._record(record)
+            self._send_json(fault.status, {"ok": False, "error_code": fault.status})
+            return
+        stored = double._file(path)
+        record.status = 200 if stored is not None else 404
+        double._record(record)
+        delay = double._take(double._delays, DOWNLOAD)
+        if delay is not None:
+            time.sleep(delay.seconds)
+        if stored is None:
+            self._send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(stored.data)))
+        self.end_headers()
+        self.wfile.write(stored.data)
+
+
+def _default_description(fault: Fault) -> str:
+    if fault.status == 429:
+        return f"Too Many Requests: retry after {fault.retry_after}"
+    if fault.status >= 500:
+        return "Internal Server Error"
+    return "Bad Request"
