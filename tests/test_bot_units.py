@@ -212,3 +212,64 @@ async def test_process_update_inline_without_updater(bot_api, bot_settings, phot
         assert len(bot_api.calls("setMyCommands")) == 2
     finally:
         await app.shutdown()
+
+
+async def test_a_bug_in_a_handler_gets_an_apology_and_the_bot_goes_on(
+    bot_api, bot_settings
+) -> None:
+    from bot.application import build_application
+    from classifier import get_classifier
+
+    calls = 0
+
+    def flaky_classifier():
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug")
+        return get_classifier()
+
+    app = build_application(bot_settings, updater=False, classifier_factory=flaky_classifier)
+    await app.initialize()
+    try:
+        bot_api.add_file("pug", b"")
+        for update_id in (1, 2):
+            doc = u.document_message("pug", file_size=10)
+            await app.process_update(
+                Update.de_json({"update_id": update_id, "message": doc}, app.bot)
+            )
+        first, second = bot_api.sent_texts
+        assert "something went wrong" in first
+        assert second.startswith("Sorry, I couldn't read that image.")  # the empty file
+    finally:
+        await app.shutdown()
+
+
+async def test_group_mention_as_reply_to_a_photo(bot_api, bot_settings, photo) -> None:
+    from bot.application import build_application
+
+    app = build_application(bot_settings, updater=False)
+    await app.initialize()
+    try:
+        data = photo("dog_pug")
+        bot_api.add_file("g-pug", data)
+        doc = u.document_message("g-pug", file_size=len(data), chat=u.GROUP_CHAT)
+        text = f"@{bot_api.username} what breed?"
+        mention = u.message(
+            chat=u.GROUP_CHAT,
+            text=text,
+            entities=u.mention_entities(text, bot_api.username),
+            reply_to_message=doc,
+        )
+        alone = u.message(
+            chat=u.GROUP_CHAT, text=text, entities=u.mention_entities(text, bot_api.username)
+        )
+        for update_id, msg in enumerate((mention, alone), start=1):
+            await app.process_update(
+                Update.de_json({"update_id": update_id, "message": msg}, app.bot)
+            )
+        pug, help_text = bot_api.sent_texts
+        assert "Pug" in pug
+        assert "reply to a photo with /breed" in help_text
+    finally:
+        await app.shutdown()
