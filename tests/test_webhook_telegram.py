@@ -314,3 +314,22 @@ def test_the_route_is_in_openapi_without_the_secret_header(container):
     operation = app.openapi()["paths"]["/telegram/webhook"]["post"]
     names = {p["name"].lower() for p in operation.get("parameters", [])}
     assert "x-telegram-bot-api-secret-token" not in names
+
+
+def test_without_any_telegram_configuration_the_log_names_both(container, monkeypatch, caplog):
+    """`make run` with no token and no secret: the form works, the webhook says why it won't."""
+    from webhook.config import get_settings
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN")
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")
+    get_settings.cache_clear()
+    caplog.set_level(logging.WARNING, logger="webhook")
+    from webhook.main import log_webhook_status
+
+    log_webhook_status(get_settings())
+    assert "Telegram webhook disabled" in caplog.text
+    result = container.deliver(container.text_update("/start"), secret=None)
+    assert result.status == 503
+    refused = [r.getMessage() for r in caplog.records if "webhook refused" in r.getMessage()]
+    assert refused and "TELEGRAM_WEBHOOK_SECRET is not set" in refused[-1]
+    assert "TELEGRAM_BOT_TOKEN is not set" in refused[-1]

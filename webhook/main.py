@@ -64,6 +64,18 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     return app
 
 
+def log_webhook_status(settings: WebSettings) -> None:
+    """Say once, at start-up (a Lambda cold start), whether the Telegram webhook can work."""
+    problems = telegram.configuration_problems(settings)
+    if problems:
+        logger.warning(
+            "Telegram webhook disabled (%s answers 503): %s. The form and the API work.",
+            telegram.WEBHOOK_PATH,
+            "; ".join(problems),
+        )
+
+
 configure_logging()
 app = create_app()
 handler = Mangum(app, lifespan="off")
+log_webhook_status(get_settings())

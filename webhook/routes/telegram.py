@@ -42,6 +42,18 @@ def _answer(status_code: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"ok": status_code < 400, "detail": detail, **extra}, status_code)
 
 
+def configuration_problems(settings: WebSettings) -> list[str]:
+    """Why the route cannot work (names of variables only, never values); empty when it can."""
+    problems = []
+    secret = settings.secret_problem()
+    if secret is not None:
+        problems.append(f"{secret} (Telegram's deliveries cannot be authenticated)")
+    token = None if runtime.ready else token_problem()  # warm: already proven
+    if token is not None:
+        problems.append(f"{token} (the bot cannot reply)")
+    return problems
+
+
 def _secret_matches(given: str | None, expected: str) -> bool:
     if given is None:
         return False
@@ -67,9 +79,9 @@ async def telegram_webhook(
         str | None, Header(alias=SECRET_HEADER, include_in_schema=False)
     ] = None,
 ) -> JSONResponse:
-    problem = settings.secret_problem()
-    if problem is not None:
-        logger.error("webhook refused: %s; the route stays closed until it is set", problem)
+    problems = configuration_problems(settings)
+    if problems:
+        logger.error("webhook refused: %s", "; ".join(problems))
         return _answer(503, "The webhook is not configured.")
     assert settings.telegram_webhook_secret is not None
     if not _secret_matches(secret_token, settings.telegram_webhook_secret.get_secret_value()):
@@ -79,10 +91,6 @@ async def telegram_webhook(
             "missing" if secret_token is None else "does not match",
         )
         return _answer(403, "Forbidden.")
-    problem = None if runtime.ready else token_problem()  # warm: already proven
-    if problem is not None:
-        logger.error("webhook refused: %s; the bot cannot reply without it", problem)
-        return _answer(503, "The bot is not configured.")
 
     body = await request.body()
     try:
