@@ -47,3 +47,21 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+# --- webhook and deployment (docs/deploy.md, docs/webhook.md)
+.PHONY: webhook-set webhook-info webhook-delete docker-build bench-webhook
+
+webhook-set: $(STAMP)
+	$(PY) -m webhook set $(WEBHOOK_ARGS)
+
+webhook-info: $(STAMP)
+	$(PY) -m webhook info
+
+webhook-delete: $(STAMP)
+	$(PY) -m webhook delete
+
+docker-build:
+	docker build --provenance=false -t breed-bot:$$(git rev-parse --short HEAD) .
+
+bench-webhook: $(STAMP)
+	$(PY) -m benchmarks.webhook_overhead
