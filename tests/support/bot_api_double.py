@@ -410,6 +410,7 @@ def _parse_params(content_type: str, body: bytes, query: str) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     double: BotApiDouble
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out separately: no 40 ms ACK stalls
 
     def log_message(self, format: str, *args: Any) -> None:  # silence stderr
         pass

@@ -1,0 +1,205 @@
+"""Serving runtime, side by side in one run: this classifier (LiteRT int8) versus the same model
+under full TensorFlow/Keras (float backbone + the same breed head as a Dense layer).
+
+Prints cold start (new process -> first answer), warm classify of a real JPEG (decode +
+preprocess + inference) at 1 and 2 threads, peak RSS, and installed sizes.
+Run: `make bench` or `python -m benchmarks.classifier_bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT / "tests" / "fixtures" / "photos" / "dog_beagle.jpg"
+KERAS_PATH = ROOT / "build" / "bench" / "breed_model.keras"
+
+# Each probe runs in a fresh interpreter: it prints one JSON line.
+LITERT_PROBE = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from classifier import Classifier, ClassifierSettings
+import dataclasses
+data = open(sys.argv[1], "rb").read()
+settings = dataclasses.replace(ClassifierSettings.from_env(), threads=int(sys.argv[2]))
+clf = Classifier(settings)
+first = clf.classify(data)
+cold = time.perf_counter() - t0
+for _ in range(20):
+    clf.classify(data)
+times = []
+for _ in range(int(sys.argv[3])):
+    t = time.perf_counter(); clf.classify(data); times.append(time.perf_counter() - t)
+times.sort()
+print(json.dumps({"cold_s": cold, "warm_ms": 1000 * times[len(times) // 2],
+                  "p95_ms": 1000 * times[int(len(times) * 0.95)], "breed": first.breed,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+KERAS_PROBE = """
+import json, os, resource, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+t0 = time.perf_counter()
+import numpy as np, keras, tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(int(sys.argv[2]))
+from classifier.decode import decode_image
+from classifier.preprocess import to_model_input
+model = keras.models.load_model(sys.argv[4])
+size = model.input_shape[1]
+data = open(sys.argv[1], "rb").read()
+def classify():
+    x = to_model_input(decode_image(data, min_side=round(size * 256 / 224)), size)
+    return model.predict(x[None].astype("float32"), verbose=0)
+classify()
+cold = time.perf_counter() - t0
+for _ in range(5):
+    classify()
+times = []
+for _ in range(int(sys.argv[3])):
+    t = time.perf_counter(); classify(); times.append(time.perf_counter() - t)
+times.sort()
+print(json.dumps({"cold_s": cold, "warm_ms": 1000 * times[len(times) // 2],
+                  "p95_ms": 1000 * times[int(len(times) * 0.95)],
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def build_keras_model() -> Path:
+    """The shipped model's float twin: ported backbone + breed head + softmax, saved once."""
+    if KERAS_PATH.exists():
+        return KERAS_PATH
+    import keras
+    import numpy as np
+
+    from classifier.model_card import load_card
+    from training.efficientnet_lite import build_model
+
+    card = load_card(ROOT / "model", ROOT / "unique_labels.csv")
+    backbone = build_model(card.backbone)
+    with np.load(card.head_path) as head:
+        weights = head["weights"] / head["feature_scale"][:, None]
+        bias = head["bias"] - (head["feature_mean"] / head["feature_scale"]) @ head["weights"]
+        temperature = float(head["temperature"])
+    features, imagenet_logits = backbone.outputs
+    dense = keras.layers.Dense(weights.shape[1], name="breed_logits")
+    breed = keras.layers.Softmax()(dense(features) / temperature)
+    model = keras.Model(backbone.input, [breed, imagenet_logits])
+    dense.set_weights([weights, bias])
+    KERAS_PATH.parent.mkdir(parents=True, exist_ok=True)
+    model.save(KERAS_PATH)
+    return KERAS_PATH
+
+
+def probe(code: str, *args: str, runs: int = 1) -> dict:
+    """Run a probe ``runs`` times in new processes; median of each figure."""
+    results = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
+        ).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return {
+        k: statistics.median(r[k] for r in results)
+        if isinstance(results[0][k], float)
+        else results[0][k]
+        for k in results[0]
+    }
+
+
+def dist_closure(roots: list[str]) -> set[str]:
+    """Installed distributions needed by ``roots`` (extras ignored except ptb's)."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name = stack.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(name)
+        for req in dist.requires or []:
+            if "extra ==" in req and "rate-limiter" not in req:
+                continue
+            stack.append(
+                req.split(";")[0]
+                .split("[")[0]
+                .split("<")[0]
+                .split(">")[0]
+                .split("=")[0]
+                .split("!")[0]
+                .split("~")[0]
+                .strip()
+            )
+    return seen
+
+
+def installed_mb(names: set[str]) -> float:
+    total = 0
+    for name in names:
+        for file in metadata.distribution(name).files or []:
+            path = Path(file.locate())
+            if path.is_file():
+                total += path.stat().st_size
+    return total / 1e6
+
+
+def runtime_roots() -> list[str]:
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [ln.split("==")[0].split("[")[0] for ln in lines if ln and not ln.startswith("#")]
+
+
+def main() -> None:
+    photo = str(PHOTO)
+    keras_path = str(build_keras_model())
+    print(f"Benchmark photo: {PHOTO.name}; CPU cores: {os.cpu_count()}; medians", flush=True)
+    rows = []
+    for threads in (1, 2):
+        lite = probe(LITERT_PROBE, photo, str(threads), "300", runs=3)
+        tf = probe(KERAS_PROBE, photo, str(threads), "40", keras_path, runs=2)
+        rows.append((threads, lite, tf))
+    runtime = dist_closure(runtime_roots())
+    with_tf = runtime | dist_closure(["tensorflow", "keras"])
+    size_runtime, size_tf = installed_mb(runtime), installed_mb(with_tf)
+
+    print()
+    print("| measure | LiteRT int8 (this classifier) | TensorFlow/Keras float | ratio |")
+    print("|---|---|---|---|")
+    lite1, tf1 = rows[0][1], rows[0][2]
+    print(
+        f"| cold start, new process -> first answer (1 thread) | {lite1['cold_s']:.2f} s | "
+        f"{tf1['cold_s']:.2f} s | 1/{tf1['cold_s'] / lite1['cold_s']:.0f} |"
+    )
+    for threads, lite, tf in rows:
+        print(
+            f"| warm classify, real JPEG, {threads} thread{'s' if threads > 1 else ''} "
+            f"(p50 / p95) | {lite['warm_ms']:.1f} / {lite['p95_ms']:.1f} ms | "
+            f"{tf['warm_ms']:.1f} / {tf['p95_ms']:.1f} ms (`predict`) | "
+            f"{tf['warm_ms'] / lite['warm_ms']:.1f}x faster |"
+        )
+    print(
+        f"| peak RSS (1 thread) | {lite1['rss_mb']:.0f} MB | {tf1['rss_mb']:.0f} MB | "
+        f"1/{tf1['rss_mb'] / lite1['rss_mb']:.1f} |"
+    )
+    print(
+        f"| installed size of the runtime set | {size_runtime:.0f} MB | "
+        f"{size_tf:.0f} MB (+ tensorflow, keras) | 1/{size_tf / size_runtime:.1f} |"
+    )
+    print(f"\n(first answer on {PHOTO.name}: {lite1['breed']})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
