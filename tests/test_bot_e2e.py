@@ -49,8 +49,31 @@ async def test_private_photo_answered_with_breed_from_the_right_size(
     assert len(bot_api.sent_messages) == 1
 
 
+def unsure_pet_photo(photo) -> bytes:
+    """A real pet photo (or a blend of two) that the current model is not confident about."""
+    import io
+    import itertools
+
+    from PIL import Image
+
+    from classifier import get_classifier
+
+    names = ["cat_siamese", "cat_persian", "dog_american_pit_bull_terrier", "cat_british_shorthair"]
+    candidates = [photo(name) for name in names]
+    for a, b in itertools.combinations(names, 2):
+        first, second = (Image.open(io.BytesIO(photo(n))).convert("RGB") for n in (a, b))
+        buffer = io.BytesIO()
+        Image.blend(first, second.resize(first.size), 0.5).save(buffer, format="JPEG")
+        candidates.append(buffer.getvalue())
+    for data in candidates:
+        prediction = get_classifier().classify(data)
+        if prediction.is_pet and not prediction.confident:
+            return data
+    pytest.fail("no unsure pet photo among the fixtures and their blends")
+
+
 async def test_unsure_answer_lists_top_three(bot_api, polling_bot, photo) -> None:
-    sizes = add_photo(bot_api, photo("cat_siamese"), "siamese")
+    sizes = add_photo(bot_api, unsure_pet_photo(photo), "unsure")
     bot_api.push_update(u.update(u.photo_message(sizes)))
 
     [answer] = await bot_api.wait_for_messages(1)
