@@ -31,11 +31,13 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
 from bot.config import BotSettings
+from bot.dedup import PersistentUpdateIds, install_dedup, state_file
 from bot.filters import MENTIONS_BOT, REPLY_TO_BOT, CaptionCommand
 from bot.handlers import commands, other, photos
 from bot.handlers.errors import on_error
 from bot.logs import install_token_redaction
 from bot.retry import RetryPolicy, call_with_retries
+from bot.safe_updates import GuardedUpdatesRequest
 from bot.services import SERVICES_KEY, Services
 from classifier import Classifier, get_classifier
 
@@ -83,8 +85,8 @@ def build_application(
     token = settings.require_token()
     install_token_redaction(token)
 
-    def request() -> HTTPXRequest:
-        return HTTPXRequest(
+    def request(kind: type[HTTPXRequest] = HTTPXRequest) -> HTTPXRequest:
+        return kind(
             connection_pool_size=max(8, settings.concurrent_updates * 2),
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
@@ -98,7 +100,7 @@ def build_application(
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .request(request())
-        .get_updates_request(request())
+        .get_updates_request(request(GuardedUpdatesRequest))
         .concurrent_updates(settings.concurrent_updates if updater else 1)
         .job_queue(None)
     )
@@ -111,6 +113,11 @@ def build_application(
         classifier_factory=classifier_factory,
     )
     add_handlers(app)
+    if updater:
+        # Polling: Telegram re-sends updates a stopped bot fetched but did not confirm. (The
+        # webhook route has its own per-container memory, see webhook.routes.telegram.)
+        store = PersistentUpdateIds(state_file(settings.state_dir, token), settings.dedup_size)
+        install_dedup(app, store)
     return app
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.dedup import default_state_dir
+
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files for bots
 
 
@@ -54,6 +56,12 @@ class BotSettings(BaseSettings):
     # Polling mode only.
     poll_timeout: int = Field(default=30, ge=0, le=50)  # getUpdates long-poll seconds
     concurrent_updates: int = Field(default=16, ge=1, le=256)
+
+    # Polling mode only: where the ids of recently answered updates are kept, so an update that
+    # Telegram delivers again (also after a restart or a crash) is not answered twice.
+    # Empty: memory only. Default: a per-user directory under the system temp dir.
+    state_dir: str = Field(default_factory=default_state_dir)
+    dedup_size: int = Field(default=2048, ge=16, le=100_000)
 
     log_level: str = "INFO"
 

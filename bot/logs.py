@@ -66,6 +66,14 @@ def install_token_redaction(token: str | None = None) -> None:
         _installed = True
 
 
+def install_secret_redaction(*secrets: str | None) -> None:
+    """Redact other secrets too (the webhook secret): ptb logs every Bot API call's parameters
+    at DEBUG, ``setWebhook``'s ``secret_token`` included."""
+    for secret in secrets:
+        if secret:
+            install_token_redaction(secret)
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Console logging for polling mode."""
     logging.basicConfig(

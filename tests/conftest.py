@@ -5,14 +5,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.bot_api_double import BotApiDouble
+from tests.support.secret_watch import SecretWatch
 
 PHOTOS = Path(__file__).parent / "fixtures" / "photos"
+_secret_watch = SecretWatch()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_logs_for_secrets() -> Iterator[SecretWatch]:
+    """Every log record of the whole suite, at every level, passes through a handler that
+    looks for bot tokens and webhook secrets (tests.support.secret_watch)."""
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(_secret_watch)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield _secret_watch
+    finally:
+        root.removeHandler(_secret_watch)
+        root.setLevel(previous)
+        _secret_watch.assert_no_leaks_in_session()
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_this_tests_logs(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """Fail the test whose log output showed a secret; keep polling state per test."""
+    # The polling bot remembers answered update_ids in a file; the double reuses ids per test.
+    monkeypatch.setenv("BOT_STATE_DIR", str(tmp_path_factory.mktemp("bot-state")))
+    _secret_watch.begin(request.node.nodeid)
+    yield
+    leaks = _secret_watch.end()
+    if leaks:
+        pytest.fail("a secret appeared in the log output:\n" + "\n".join(leaks), pytrace=False)
 
 
 @pytest.fixture
@@ -34,7 +69,7 @@ def bot_api() -> Iterator[BotApiDouble]:
 
 
 @pytest.fixture
-def bot_settings(bot_api: BotApiDouble):  # -> bot.config.BotSettings
+def bot_settings(bot_api: BotApiDouble, tmp_path: Path):  # -> bot.config.BotSettings
     """Bot settings aimed at the double, with short delays so retry tests stay fast."""
     from bot.config import BotSettings
 
@@ -51,6 +86,7 @@ def bot_settings(bot_api: BotApiDouble):  # -> bot.config.BotSettings
         pool_timeout=2,
         poll_timeout=1,
         concurrent_updates=8,
+        state_dir=str(tmp_path / "state"),
         _env_file=None,
     )
 
@@ -69,12 +105,13 @@ class PollingBot:
         await asyncio.wait_for(asyncio.shield(self.task), timeout=20)
 
 
-@pytest.fixture
-async def polling_bot(bot_api: BotApiDouble, bot_settings) -> AsyncIterator[PollingBot]:
+async def start_polling_bot(settings, *, application=None) -> PollingBot:
+    """Start the real bot polling (``bot.polling.run_polling``) with ``settings``; returns once
+    it polls. ``stop()`` it (or let the ``polling_bot`` fixture do it)."""
     from bot.application import build_application
     from bot.polling import run_polling
 
-    app = build_application(bot_settings)
+    app = application or build_application(settings)
     stop_event, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(run_polling(app, stop_event, ready=ready))
     ready_wait = asyncio.ensure_future(ready.wait())
@@ -83,10 +120,15 @@ async def polling_bot(bot_api: BotApiDouble, bot_settings) -> AsyncIterator[Poll
         ready_wait.cancel()
         task.result()  # raise why it failed to start
     assert ready.is_set(), "the bot did not start polling"
-    driver = PollingBot(app, task, stop_event)
+    return PollingBot(app, task, stop_event)
+
+
+@pytest.fixture
+async def polling_bot(bot_api: BotApiDouble, bot_settings) -> AsyncIterator[PollingBot]:
+    driver = await start_polling_bot(bot_settings)
     try:
         yield driver
     finally:
-        stop_event.set()
+        driver._stop_event.set()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=20)
+            await asyncio.wait_for(driver.task, timeout=20)

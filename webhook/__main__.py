@@ -103,12 +103,14 @@ def _bot():  # -> telegram.Bot
     from telegram import Bot
 
     from bot.config import BotSettings, MissingTokenError
+    from bot.logs import install_token_redaction
 
     settings = BotSettings()
     try:
         token = settings.require_token()
     except MissingTokenError as exc:
         raise UsageError(str(exc)) from None
+    install_token_redaction(token)  # ptb logs the token-bearing URLs at DEBUG
     return Bot(token, base_url=settings.base_url, base_file_url=settings.base_file_url)
 
 
@@ -121,6 +123,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             raise UsageError(f"{problem}: the deployed route refuses updates without it")
         assert web.telegram_webhook_secret is not None
         from bot.application import ALLOWED_UPDATES, register_commands
+        from bot.logs import install_secret_redaction
+
+        # ptb logs setWebhook's parameters, secret_token included, at DEBUG.
+        install_secret_redaction(web.telegram_webhook_secret.get_secret_value())
 
         allowed = args.allowed_updates if args.allowed_updates is not None else ALLOWED_UPDATES
         async with _bot() as bot:

@@ -154,12 +154,18 @@ class BotApiDouble:
                 update["update_id"] = self._next_update_id
             self._next_update_id = max(self._next_update_id, update["update_id"]) + 1
             message = update.get("message") or update.get("edited_message") or {}
-            chat = message.get("chat")
-            if chat:
+            chat = message.get("chat") if isinstance(message, dict) else None
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
                 self._chats[chat["id"]] = chat
             self._updates.append(update)
             self._changed.notify_all()
             return update["update_id"]
+
+    def push_updates(self, *updates: dict[str, Any]) -> list[int]:
+        """Queue several updates at once: the next getUpdates returns them in one batch (the
+        same update twice included, as Telegram re-sends an unconfirmed one)."""
+        with self._changed:
+            return [self.push_update(update) for update in updates]
 
     def add_file(
         self,
