@@ -5,7 +5,10 @@ real python-telegram-bot client talks to it over real HTTP (``TELEGRAM_API_BASE_
 ``double.base_url``). Implemented: getMe, getUpdates (long poll, offsets), getFile and file
 downloads, sendMessage, sendChatAction, setMyCommands, getWebhookInfo, setWebhook,
 deleteWebhook. Faults can be injected per method (``fail_next``: 429 with ``retry_after``, 5xx,
-400...; ``delay_next``: slow answers). Every request is recorded.
+400...; ``delay_next``: slow answers; ``drop_next``: the connection is closed without an
+answer) and for the whole server (``refuse_connections`` / ``refuse_connections_after``: the
+port is closed, so clients get "connection refused", then reopened). Every request is
+recorded.
 
 Thread-safe: the server runs in its own thread; tests read its state from any thread or loop.
 Use ``"download"`` as the method name for file downloads in ``fail_next``/``delay_next``.
@@ -14,8 +17,10 @@ Use ``"download"`` as the method name for file downloads in ``fail_next``/``dela
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -29,6 +34,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 DEFAULT_TOKEN = "123456789:AAH-test-token-for-the-double_0123456"
 DOWNLOAD = "download"
+DROPPED = -1  # RecordedRequest.status of a call whose connection drop_next closed
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # load tests open hundreds of connections at once
 
 
 @dataclass
@@ -59,6 +69,12 @@ class Delay:
 
 
 @dataclass
+class Outage:
+    seconds: float
+    times: int = 1
+
+
+@dataclass
 class StoredFile:
     file_id: str
     data: bytes
@@ -83,18 +99,20 @@ class BotApiDouble:
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[Any] = set()  # open client sockets (closed by an outage)
+        self._timers: list[threading.Timer] = []
         self._stopping = False
         self.reset()
 
     # ----- lifecycle
-    def start(self) -> BotApiDouble:
+    def start(self, port: int = 0) -> BotApiDouble:
         double = self
 
         class Handler(_Handler):
             pass
 
         Handler.double = double
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -109,6 +127,8 @@ class BotApiDouble:
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
+        for timer in list(self._timers):
+            timer.cancel()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -133,6 +153,9 @@ class BotApiDouble:
             self._message_ids = itertools.count(50_000)
             self._faults: dict[str, deque[Fault]] = {}
             self._delays: dict[str, deque[Delay]] = {}
+            self._drops: dict[str, deque[Delay]] = {}
+            self._outages_after: dict[str, deque[Outage]] = {}
+            self.outages: list[tuple[float, float]] = []  # (start, end) of each refusal window
             self._chats: dict[int, dict[str, Any]] = {}
 
     @property
@@ -208,6 +231,49 @@ class BotApiDouble:
         """Perform the next ``times`` calls of ``method`` but answer ``seconds`` late."""
         with self._lock:
             self._delays.setdefault(method, deque()).append(Delay(seconds, times))
+
+    def drop_next(self, method: str, *, times: int = 1) -> None:
+        """Close the connection of the next ``times`` calls of ``method`` without answering
+        (nothing is performed): the client sees "server disconnected"."""
+        with self._lock:
+            self._drops.setdefault(method, deque()).append(Delay(0, times))
+
+    def refuse_connections(self, seconds: float) -> None:
+        """Close the port now and reopen it after ``seconds``: every connection attempt in
+        between is refused (ECONNREFUSED) and open keep-alive connections are closed."""
+        self._begin_outage(seconds)
+
+    def refuse_connections_after(self, method: str, seconds: float) -> None:
+        """Answer the next call of ``method`` (with ``Connection: close``), and refuse all
+        connections from that moment for ``seconds``: the fault hits whatever comes next."""
+        with self._lock:
+            self._outages_after.setdefault(method, deque()).append(Outage(seconds))
+
+    def _begin_outage(self, seconds: float, keep: Any = None) -> None:
+        server = self._server
+        assert server is not None, "start() the double first"
+        port = self.port
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = [c for c in self._connections if c is not keep]
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        start = time.monotonic()
+
+        def reopen() -> None:
+            if self._stopping:
+                return
+            self.start(port)
+            with self._changed:
+                self.outages.append((start, time.monotonic()))
+                self._changed.notify_all()
+
+        timer = threading.Timer(seconds, reopen)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
 
     def calls(self, method: str) -> list[RecordedRequest]:
         with self._lock:
@@ -421,6 +487,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # silence stderr
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.double._lock:
+            self.double._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.double._lock:
+            self.double._connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
     def do_GET(self) -> None:
         self._safely(self._dispatch)
 
@@ -430,7 +507,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _safely(self, action: Callable[[], None]) -> None:
         try:
             action()
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True  # the client gave up (timeout, shutdown): fine
 
     def _send_json(self, status: int, payload: dict[str, Any]) -> None:
@@ -438,8 +515,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+
+    def _dropped(self, method: str, record: RecordedRequest) -> bool:
+        """``drop_next``: close the connection without a word."""
+        if self.double._take(self.double._drops, method) is None:
+            return False
+        record.status = DROPPED
+        self.double._record(record)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+        return True
+
+    def _outage_after(self, method: str) -> Outage | None:
+        """``refuse_connections_after``: close the port before answering this call."""
+        outage = self.double._take(self.double._outages_after, method)
+        if outage is not None:
+            self.close_connection = True  # the client must not reuse this connection
+            self.double._begin_outage(outage.seconds, keep=self.connection)
+        return outage
 
     def _dispatch(self) -> None:
         double = self.double
@@ -458,6 +556,8 @@ class _Handler(BaseHTTPRequestHandler):
         method = path[len(api_prefix) :]
         params = _parse_params(self.headers.get("Content-Type") or "", body, url.query)
         record = RecordedRequest(method=method, params=params)
+        if self._dropped(method, record):
+            return
         fault = double._take(double._faults, method)
         if fault is not None:
             record.status = fault.status
@@ -477,6 +577,7 @@ class _Handler(BaseHTTPRequestHandler):
         delay = double._take(double._delays, method)
         if delay is not None:
             time.sleep(delay.seconds)
+        self._outage_after(method)
         if status == 200:
             self._send_json(200, {"ok": True, "result": result})
         else:
@@ -485,6 +586,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _download(self, path: str) -> None:
         double = self.double
         record = RecordedRequest(method=DOWNLOAD, params={}, path=path)
+        if self._dropped(DOWNLOAD, record):
+            return
         fault = double._take(double._faults, DOWNLOAD)
         if fault is not None:
             record.status = fault.status
@@ -500,9 +603,12 @@ class _Handler(BaseHTTPRequestHandler):
         if stored is None:
             self._send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
             return
+        self._outage_after(DOWNLOAD)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(stored.data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(stored.data)
 
