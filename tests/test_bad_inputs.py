@@ -25,14 +25,8 @@ from tests.classifier_tests import images
 from tests.conftest import PHOTOS
 from tests.support import updates as u
 from tests.support.bot_api_double import BotApiDouble
-from tests.support.lambda_events import (
-    FakeLambdaContext,
-    LambdaResult,
-    http_event,
-    read_result,
-    telegram_webhook_event,
-    upload_event,
-)
+from tests.support.lambda_events import http_event, telegram_webhook_event, upload_event
+from tests.support.warm_lambda import WarmLambda, warm_lambda
 
 ANSWERED = "<a breed answer or 'no pet'>"
 NO_REPLY = None
@@ -500,46 +494,14 @@ def test_polling_bot_sent_nothing_else(polling_run: PollingRun) -> None:
 # ----- the Lambda handler: webhook, form, API ----------------------------------------------
 
 
-@dataclass
-class Lambda:
-    api: BotApiDouble
-    loop: asyncio.AbstractEventLoop
-
-    def __call__(self, event: dict[str, Any]) -> LambdaResult:
-        from webhook.main import handler
-
-        return read_result(handler(event, FakeLambdaContext()))
-
-
 @pytest.fixture(scope="module")
-def lambda_handler() -> Iterator[Lambda]:
-    """One warm Lambda container (one loop), its Telegram side aimed at its own double."""
-    from webhook.config import get_settings
-    from webhook.telegram_app import runtime
-
-    with BotApiDouble() as api, pytest.MonkeyPatch.context() as env:
-        env.setenv("TELEGRAM_BOT_TOKEN", api.token)
-        env.setenv("TELEGRAM_API_BASE_URL", api.base_url)
-        env.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
-        env.setenv("BOT_RETRY_BACKOFF_SECONDS", "0.05")
-        env.delenv("BREEDBOT_MAX_UPLOAD_BYTES", raising=False)
-        env.delenv("WEBHOOK_MAX_BODY_BYTES", raising=False)
-        get_settings.cache_clear()
-        runtime.forget()
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            yield Lambda(api, loop)
-        finally:
-            loop.run_until_complete(runtime.shutdown())
-            loop.close()
-            asyncio.set_event_loop(None)
-            get_settings.cache_clear()
-            runtime.forget()
+def lambda_handler() -> Iterator[WarmLambda]:
+    with warm_lambda(SECRET) as container:
+        yield container
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_webhook(lambda_handler: Lambda, row: Row) -> None:
+def test_webhook(lambda_handler: WarmLambda, row: Row) -> None:
     api = lambda_handler.api
     if row.webhook_body is not None:
         event = telegram_webhook_event(row.webhook_body(), secret=row.secret)
@@ -560,7 +522,7 @@ def test_webhook(lambda_handler: Lambda, row: Row) -> None:
 
 @pytest.mark.parametrize("row", FILE_ROWS, ids=[r.id for r in FILE_ROWS])
 @pytest.mark.parametrize("entry", ["form", "api"])
-def test_upload(lambda_handler: Lambda, row: Row, entry: str) -> None:
+def test_upload(lambda_handler: WarmLambda, row: Row, entry: str) -> None:
     assert row.file is not None
     path = "/breed-classifier" if entry == "form" else "/api/classify"
     accept = "text/html" if entry == "form" else "application/json"
@@ -579,7 +541,7 @@ def test_upload(lambda_handler: Lambda, row: Row, entry: str) -> None:
         assert not INTERNALS.search(result.text), "internals on the form page"
 
 
-def test_api_without_a_multipart_body_is_4xx(lambda_handler: Lambda) -> None:
+def test_api_without_a_multipart_body_is_4xx(lambda_handler: WarmLambda) -> None:
     event = http_event(
         "POST",
         "/api/classify",
