@@ -19,11 +19,14 @@ $(STAMP): pyproject.toml requirements.txt
 
 install: $(STAMP)
 
+# `.env` (see .env.example), when present, is exported for run and poll.
+LOAD_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
+
 run: $(STAMP)
-	$(PY) -m uvicorn webhook.main:app --host $(HOST) --port $(PORT)
+	@$(LOAD_ENV) $(PY) -m uvicorn webhook.main:app --host $(HOST) --port $(PORT)
 
 poll: $(STAMP)
-	$(PY) -m bot
+	@$(LOAD_ENV) $(PY) -m bot $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -65,3 +68,15 @@ docker-build:
 
 bench-webhook: $(STAMP)
 	$(PY) -m benchmarks.webhook_overhead
+
+# --- hardening: load, fault paths, long fuzzing (docs/operations.md)
+.PHONY: loadtest fuzz
+
+loadtest: $(STAMP)
+	$(PY) -m benchmarks.loadtest
+	$(PY) -m benchmarks.fault_paths
+
+# The property tests of the normal suite with 20x the examples (BREEDBOT_FUZZ_SCALE).
+fuzz: $(STAMP)
+	BREEDBOT_FUZZ_SCALE=$${BREEDBOT_FUZZ_SCALE:-20} $(PY) -m pytest -q -p no:randomly \
+		tests/test_fuzz_images.py tests/test_fuzz_updates.py

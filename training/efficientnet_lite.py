@@ -69,13 +69,19 @@ def block_specs(state: dict[str, np.ndarray]) -> list[BlockSpec]:
     return specs
 
 
-def build_model(variant: str, state: dict[str, np.ndarray] | None = None):
-    """Keras model: raw 0..255 RGB in -> (pooled features, ImageNet logits)."""
+def build_model(
+    variant: str, state: dict[str, np.ndarray] | None = None, input_size: int | None = None
+):
+    """Keras model: raw 0..255 RGB in -> (pooled features, ImageNet logits).
+
+    ``input_size`` defaults to the variant's training resolution; the network is fully
+    convolutional, so a larger test resolution is possible (and measured in the pipeline).
+    """
     import keras
     from keras import layers
 
     state = state if state is not None else load_state_dict(variant)
-    size = INPUT_SIZES[variant]
+    size = input_size or INPUT_SIZES[variant]
     weights: dict[str, list[np.ndarray]] = {}
 
     def conv(x, name: str, key: str, filters: int, kernel: int, stride: int = 1):

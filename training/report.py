@@ -137,6 +137,22 @@ def markdown(card: dict[str, Any]) -> str:
         f"| without flip TTA: top-1 mean per class / original | "
         f"{_pct(h['no_tta']['top1_mean_per_class'])} / {_pct(h['no_tta']['top1_original'])} |",
         "",
+        "The hold-out has only {n} original-aspect photos (one photo = {one:.1f} points). The "
+        "training photos' {cv_n} out-of-fold predictions (grouped {folds}-fold cross-validation of "
+        "the same head) give a larger sample:".format(
+            n=h["n_original"],
+            one=100 / max(1, h["n_original"]),
+            cv_n=h["cross_validated"]["n"],
+            folds=card["training"]["folds"],
+        ),
+        "",
+        "| cross-validated on the training photos | value |",
+        "|---|---|",
+        f"| top-1, mean per class ({h['cross_validated']['n']}) | "
+        f"{_pct(h['cross_validated']['top1_mean_per_class'])} |",
+        f"| top-1, original-aspect photos ({h['cross_validated']['n_original']}) | "
+        f"{_pct(h['cross_validated']['top1_original'])} |",
+        "",
         '## "No cat or dog" gate',
         f"ImageNet probability mass on dog (151-268) and domestic-cat (281-285) classes; below "
         f'{card["pet_gate"]["threshold"]:.3f} the answer is "no cat or dog".',
