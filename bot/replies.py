@@ -71,34 +71,25 @@ def _fit(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
     return text[: limit - len(suffix)].rstrip(" ,\n") + suffix
 
 
-_METRIC_NAMES = (
-    (("top1_accuracy", "top1", "accuracy", "test_top1_accuracy"), "top-1 accuracy"),
-    (("top3_accuracy", "top3", "test_top3_accuracy"), "top-3 accuracy"),
-    (("species_accuracy", "cat_dog_accuracy"), "cat vs dog accuracy"),
-    (("nonpet_rejected",), "photos without a pet recognised as such"),
-)
-
-
 def _metric_lines(metrics: Mapping[str, Any]) -> list[str]:
-    flat: dict[str, Any] = {}
-    for key, value in metrics.items():
-        if isinstance(value, Mapping):  # e.g. {"test": {"top1_accuracy": 0.93}}
-            for inner, inner_value in value.items():
-                flat.setdefault(str(inner).lower(), inner_value)
-        else:
-            flat[str(key).lower()] = value
-    lines = []
-    for keys, label in _METRIC_NAMES:
-        for key in keys:
-            value = flat.get(key)
-            if isinstance(value, int | float) and 0 <= value <= 1:
-                lines.append(f"• {label}: {value * 100:.1f}%")
-                break
-    for key in ("n", "test_images", "n_test", "test_size", "num_test_images"):
-        value = flat.get(key)
-        if isinstance(value, int) and value > 0:
-            lines.append(f"• measured on {value} held-out photos")
-            break
+    """The measured figures from the model card (``model_card.json`` "metrics")."""
+    holdout = metrics.get("holdout") or {}
+    gate = metrics.get("pet_gate") or {}
+    rows = (
+        (holdout.get("top1_mean_per_class", holdout.get("top1")), "right breed (top answer)"),
+        (holdout.get("top1_original"), "right breed on uncropped, original-shape photos"),
+        (holdout.get("top3"), "right breed among the top 3"),
+        (holdout.get("species_accuracy"), "cat vs dog right"),
+        (gate.get("nonpet_rejected"), "photos without a pet recognised as such"),
+    )
+    lines = [
+        f"• {label}: {value * 100:.1f}%"
+        for value, label in rows
+        if isinstance(value, int | float) and 0 <= value <= 1
+    ]
+    n = holdout.get("n")
+    if lines and isinstance(n, int) and n > 0:
+        lines.append(f"• measured on {n} held-out photos the model never saw in training")
     return lines
 
 

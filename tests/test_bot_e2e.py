@@ -285,7 +285,7 @@ async def test_text_and_commands_in_private(bot_api, polling_bot) -> None:
     assert "/breeds" in by_text["/help"]
     assert "37 breeds" in by_text["/breeds"] and "Siamese" in by_text["/breeds"]
     assert len(by_text["/breeds"]) <= 4096
-    assert "accuracy" in by_text["/about"] and "not stored" in by_text["/about"]
+    assert "right breed" in by_text["/about"] and "not stored" in by_text["/about"]
     assert "Send me a photo" in by_text["/unknown"]
     assert len(bot_api.sent_messages) == len(texts)
 

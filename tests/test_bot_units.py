@@ -77,7 +77,7 @@ def test_about_reads_nested_metrics() -> None:
         metrics={"holdout": {"top1": 0.9, "top3": 0.99, "n": 740}},
         breed_count=37,
     )
-    assert "top-1 accuracy: 90.0%" in text and "740 held-out photos" in text
+    assert "right breed (top answer): 90.0%" in text and "740 held-out photos" in text
     assert "not stored" in text
 
 
