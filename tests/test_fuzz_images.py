@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from classifier import InvalidImageError, Prediction, decode_image, get_classifier
 from tests.classifier_tests import images
 from tests.fuzzing import fuzz_settings
+
+# Mangled TIFF/EXIF headers make Pillow warn before it gives up: expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
 
 MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F"]
 FORMATS = {
