@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from classifier import Breed, Prediction
+from classifier.labels import IMAGENET_SOURCE
 
 MAX_MESSAGE_LENGTH = 4096  # Telegram's limit for one text message
 SPECIES_EMOJI = {"cat": "🐱", "dog": "🐶"}
@@ -51,16 +52,23 @@ def prediction_text(prediction: Prediction, *, compact: bool = False) -> str:
 
 
 def breeds_text(breeds: Iterable[Breed]) -> str:
-    """The supported breeds, cats then dogs, always within Telegram's 4096 characters."""
-    by_species: dict[str, list[str]] = {"cat": [], "dog": []}
+    """The supported breeds, cats then dogs, then the dog breeds only the ImageNet head knows;
+    always within Telegram's 4096 characters."""
+    groups: dict[str, list[str]] = {"cat": [], "dog": [], IMAGENET_SOURCE: []}
     for breed in breeds:
-        by_species.setdefault(breed.species, []).append(breed.display_name)
-    total = sum(len(names) for names in by_species.values())
+        key = IMAGENET_SOURCE if breed.source == IMAGENET_SOURCE else breed.species
+        groups.setdefault(key, []).append(breed.display_name)
+    total = sum(len(names) for names in groups.values())
     parts = [f"I know {total} breeds."]
-    for species, title in (("cat", "Cats"), ("dog", "Dogs")):
-        names = sorted(by_species.get(species, []), key=str.casefold)
+    titles = (
+        ("cat", f"{SPECIES_EMOJI['cat']} Cats"),
+        ("dog", f"{SPECIES_EMOJI['dog']} Dogs"),
+        (IMAGENET_SOURCE, f"{SPECIES_EMOJI['dog']} More dogs, recognised with less certainty"),
+    )
+    for key, title in titles:
+        names = sorted(groups.get(key, []), key=str.casefold)
         if names:
-            parts.append(f"{SPECIES_EMOJI[species]} {title} ({len(names)}):\n" + ", ".join(names))
+            parts.append(f"{title} ({len(names)}):\n" + ", ".join(names))
     return _fit("\n\n".join(parts))
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from classifier.config import ClassifierSettings
 from classifier.decode import decode_image
-from classifier.imagenet import pet_mass, softmax
+from classifier.imagenet import PET_CLASSES, answers_other_dog, other_dog_share, softmax
 from classifier.model_card import ModelCard, load_card
 from classifier.preprocess import to_model_input
 from classifier.result import BreedGuess, Prediction
@@ -50,6 +51,8 @@ class Classifier:
             pool_size=self.settings.pool_size,
         )
         self.input_size = self.backbone.input_size
+        self.extra_breeds = self.card.extra_breeds
+        self._extra_indices = np.array([b.imagenet_index for b in self.extra_breeds], dtype=int)
 
     def classify(self, data: bytes, top_k: int = 3) -> Prediction:
         """Classify image bytes. Raises InvalidImageError for anything that is not an image."""
@@ -64,10 +67,11 @@ class Classifier:
         output = self.backbone.run(batch)
         # Flip TTA averages features and logits (the head is linear, so this averages logits).
         probs = self.head.probabilities(output.features.mean(axis=0))
-        pet_score = float(pet_mass(output.imagenet_logits.mean(axis=0)))
-        return self._answer(probs, pet_score, top_k)
+        imagenet = softmax(output.imagenet_logits.mean(axis=0))
+        return self._answer(probs, imagenet, top_k)
 
-    def _answer(self, probs: np.ndarray, pet_score: float, top_k: int) -> Prediction:
+    def _answer(self, probs: np.ndarray, imagenet: np.ndarray, top_k: int) -> Prediction:
+        pet_score = float(imagenet[PET_CLASSES].sum())
         if pet_score < self.card.pet_threshold:
             return Prediction(
                 is_pet=False,
@@ -88,6 +92,10 @@ class Classifier:
             )
             for i in order
         )
+        other = self._other_dog(imagenet, top[0].confidence)
+        if other is not None:
+            rest = tuple(replace(g, confidence=g.confidence * (1 - other.confidence)) for g in top)
+            top = (other, *rest)[: max(1, top_k)]
         best = top[0]
         return Prediction(
             is_pet=True,
@@ -99,6 +107,19 @@ class Classifier:
             pet_score=pet_score,
             confident=best.confidence >= self.card.confident_threshold,
         )
+
+    def _other_dog(self, imagenet: np.ndarray, head_confidence: float) -> BreedGuess | None:
+        """A dog breed only the ImageNet head knows (German shepherd, Labrador...), when it
+        clearly beats an unsure breed head; its confidence is that breed's share of the pet
+        mass (the ImageNet head's, not calibrated on our data)."""
+        threshold = self.card.other_dog_threshold
+        if threshold is None or not self._extra_indices.size:
+            return None
+        position, share = other_dog_share(imagenet, self._extra_indices)
+        if not answers_other_dog(share, head_confidence, threshold, self.card.confident_threshold):
+            return None
+        breed = self.card.extra_breeds[int(position)]
+        return BreedGuess(breed.label, breed.display_name, "dog", float(share))
 
 
 _instance: Classifier | None = None

@@ -19,3 +19,20 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 def pet_mass(imagenet_logits: np.ndarray) -> np.ndarray:
     """Probability mass on dog + domestic cat classes, per row."""
     return softmax(imagenet_logits)[..., PET_CLASSES].sum(axis=-1)
+
+
+def other_dog_share(probs: np.ndarray, extra_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ImageNet probabilities ``probs`` (..., 1000): which of the ``extra_indices`` dog
+    classes (breeds the breed head doesn't know) is likeliest, and its share of the pet mass."""
+    pets = probs[..., PET_CLASSES].sum(axis=-1)
+    shares = probs[..., extra_indices] / np.maximum(pets, 1e-9)[..., None]
+    return shares.argmax(axis=-1), shares.max(axis=-1)
+
+
+def answers_other_dog(share, head_confidence, threshold: float, confident_threshold: float):
+    """The rule that answers an ImageNet-only dog breed: that breed takes at least
+    ``threshold`` of the pet mass, more than the breed head's own best guess, and the breed
+    head is not confident (so a confident answer among the 37 is never overruled)."""
+    return (
+        (share >= threshold) & (share > head_confidence) & (head_confidence < confident_threshold)
+    )

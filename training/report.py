@@ -92,6 +92,24 @@ def write_card(out_dir: Path, card: dict[str, Any], files: dict[str, str]) -> No
     (out_dir / "MODEL_CARD.md").write_text(markdown(card), encoding="utf-8")
 
 
+def _other_dog_lines(other: dict[str, Any] | None) -> list[str]:
+    if not other:
+        return ["Not enabled."]
+    return [
+        f"{len(other['labels'])} dog breeds that the ImageNet head knows and the Oxford set "
+        f"lacks (listed in `unique_labels.csv` with source `imagenet`). Rule: {other['rule']}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| threshold (lowest from 0.40 overruling <= 0.1% of right training answers) | "
+        f"{other['threshold']:.2f} |",
+        f"| fires on training photos (out-of-fold) | {_pct(other['train_fired'])}, overruling "
+        f"{other['train_correct_overruled']} right answers |",
+        f"| fires on hold-out photos | {_pct(other['holdout_fired'])} |",
+        f"| right hold-out answers it overrules | {other['holdout_correct_overruled']} |",
+    ]
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -164,6 +182,9 @@ def markdown(card: dict[str, Any]) -> str:
         f"| hold-out pet photos wrongly rejected ({g['n_holdout_pets']}) | "
         f"{_pct(g['holdout_pets_rejected'])} |",
         f"| training pet photos wrongly rejected | {_pct(g['train_pets_rejected'])} |",
+        "",
+        "## Dog breeds beyond the 37",
+        *_other_dog_lines(card.get("other_dog_breeds")),
         "",
         "## Int8 versus float",
         f"{m['quantisation']}",

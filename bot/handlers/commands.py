@@ -42,7 +42,8 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _known_breeds(svc: Services) -> tuple[Breed, ...]:
     try:
-        return (await svc.classifier()).breeds
+        classifier = await svc.classifier()
+        return classifier.breeds + classifier.extra_breeds
     except ClassifierError:
         # The label file is enough to list breeds while the model is unavailable.
         log.warning("Classifier unavailable; listing breeds from the label file")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from classifier import Classifier, ClassifierSettings, ModelIntegrityError
-from classifier.labels import load_labels
+from classifier.labels import load_labels, split_sources
 from classifier.model_card import sha256_file
 
 from .conftest import PET_PHOTOS
@@ -22,11 +22,20 @@ CARD = json.loads((MODEL / "model_card.json").read_text())
 
 
 def test_card_lists_the_labels_file_in_order() -> None:
-    labels = load_labels(ROOT / "unique_labels.csv")
+    labels, extra = split_sources(load_labels(ROOT / "unique_labels.csv"))
     assert [entry["label"] for entry in CARD["labels"]] == [b.label for b in labels]
     assert [entry["display_name"] for entry in CARD["labels"]] == [b.display_name for b in labels]
     assert len(labels) == 37
     assert sum(b.species == "cat" for b in labels) == 12
+    other = CARD["other_dog_breeds"]["labels"]
+    assert [(e["label"], e["imagenet_index"]) for e in other] == [
+        (b.label, b.imagenet_index) for b in extra
+    ]
+    # ImageNet's 118 dog classes (151-268): 22 are Oxford breeds, the other 96 are extra.
+    mapped = {b.imagenet_index for b in labels if b.species == "dog" and b.imagenet_index}
+    assert len(mapped) == 22 and len(extra) == 96
+    assert mapped | {b.imagenet_index for b in extra} == set(range(151, 269))
+    assert all(b.species == "dog" for b in extra)
 
 
 def test_checksums_in_the_card_match_the_files() -> None:
@@ -81,6 +90,20 @@ def test_labels_that_do_not_match_are_refused(tmp_path: Path) -> None:
     swapped.write_text("\n".join([lines[0], lines[2], lines[1], *lines[3:]]) + "\n")
     with pytest.raises(ModelIntegrityError, match="labels"):
         Classifier(settings_for(MODEL, swapped))
+
+
+def test_extra_breeds_that_do_not_match_are_refused(tmp_path: Path) -> None:
+    text = (ROOT / "unique_labels.csv").read_text()
+    changed = tmp_path / "labels.csv"
+    changed.write_text(
+        text.replace(
+            "german_shepherd,German Shepherd,dog,imagenet,235",
+            "german_shepherd,German Shepherd,dog,imagenet,236",
+        )
+    )
+    assert changed.read_text() != text
+    with pytest.raises(ModelIntegrityError, match="ImageNet dog breeds"):
+        Classifier(settings_for(MODEL, changed))
 
 
 def test_missing_card_is_refused(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from classifier import Classifier, get_classifier
 
-from .conftest import NONPET_PHOTOS, PET_PHOTOS, expected_label
+from .conftest import NONPET_PHOTOS, PET_PHOTOS, PHOTOS, expected_label
 
 
 @pytest.mark.parametrize("path", PET_PHOTOS, ids=lambda p: p.stem)
@@ -24,6 +24,25 @@ def test_pet_photo_gets_its_breed(classifier: Classifier, path: Path) -> None:
     assert 0.0 < prediction.confidence <= 1.0
     assert prediction.top[0].breed == prediction.breed
     assert prediction.display_name == prediction.top[0].display_name
+
+
+@pytest.mark.parametrize("label", ["bullmastiff", "dalmatian"])
+def test_dog_breeds_beyond_the_37_come_from_the_imagenet_head(
+    classifier: Classifier, label: str
+) -> None:
+    prediction = classifier.classify((PHOTOS / f"dog_{label}.jpg").read_bytes())
+    assert (prediction.is_pet, prediction.species, prediction.breed) == (True, "dog", label)
+    assert label in {b.label for b in classifier.extra_breeds}
+    assert prediction.top[0].breed == label
+    # The breed head's guesses follow, scaled so the list stays a distribution.
+    assert sum(g.confidence for g in prediction.top) <= 1.0 + 1e-6
+
+
+def test_oxford_photos_are_not_given_imagenet_only_breeds(classifier: Classifier) -> None:
+    for path in PET_PHOTOS:
+        prediction = classifier.classify(path.read_bytes())
+        if prediction.breed in {b.label for b in classifier.extra_breeds}:
+            assert expected_label(path)[1] == prediction.breed, path.name
 
 
 def test_most_pet_photos_are_right_outright(classifier: Classifier) -> None:
