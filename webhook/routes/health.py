@@ -34,7 +34,8 @@ class TelegramHealth(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "error"]
     model_loaded: bool
-    labels: int
+    labels: int  # the breed head's labels (the Oxford-IIIT Pet breeds)
+    other_dog_breeds: int = 0  # dog breeds answered from the ImageNet head
     model_name: str | None = None
     model_version: str | None = None
     backbone: str | None = None
@@ -62,6 +63,7 @@ async def healthz(settings: Annotated[WebSettings, Depends(web_settings)]) -> JS
         status="ok",
         model_loaded=True,
         labels=len(classifier.breeds),
+        other_dog_breeds=len(classifier.extra_breeds),
         model_name=card.name,
         model_version=card.version,
         backbone=card.backbone,
