@@ -129,16 +129,14 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("about", commands.on_about, filters=_NEW))
     app.add_handler(CommandHandler("breed", commands.on_breed, filters=_NEW))
     # CommandHandler ignores captions: a photo or file captioned /breed (any chat).
-    app.add_handler(MessageHandler(_NEW & CaptionCommand("breed"), photos.on_caption_command))
+    app.add_handler(MessageHandler(_NEW & CaptionCommand("breed"), photos.on_media))
     # Private chats: every photo and file is answered; other media get an explanation.
-    app.add_handler(
-        MessageHandler(_NEW & filters.ChatType.PRIVATE & _MEDIA, photos.on_private_media)
-    )
+    app.add_handler(MessageHandler(_NEW & filters.ChatType.PRIVATE & _MEDIA, photos.on_media))
     # Groups: only photos and files that mention the bot or reply to it.
     app.add_handler(
         MessageHandler(
             _NEW & filters.ChatType.GROUPS & _IMAGE_CARRIERS & (MENTIONS_BOT | REPLY_TO_BOT),
-            photos.on_group_media,
+            photos.on_media,
         )
     )
     app.add_handler(

@@ -12,6 +12,7 @@ import random
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -220,21 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         {"before temperature": (raw, y_held), f"T={temperature:.2f}": (held_probs, y_held)},
         args.out / "reliability.png",
     )
-    card = build_card(
-        args,
-        extra_breeds,
-        breeds,
-        size,
-        flip_tta,
-        threshold,
-        c,
-        temperature,
-        metrics_held,
-        gate,
-        quant_note,
-        len(train),
-        len(held),
-    )
+    fitted = Fitted(size, flip_tta, threshold, c, temperature, len(train), len(held))
+    metrics = {"holdout": metrics_held, "pet_gate": gate, "quantisation": quant_note}
+    card = build_card(args, breeds, extra_breeds, fitted, metrics)
     card["other_dog_breeds"] = other_dogs
     report.write_card(
         args.out,
@@ -345,21 +334,22 @@ def holdout_metrics(final, fs, photos, y, flip_tta, n_classes, breeds) -> dict:
     }
 
 
-def build_card(
-    args,
-    card_extra,
-    breeds,
-    size,
-    flip_tta,
-    threshold,
-    c,
-    temperature,
-    metrics_held,
-    gate,
-    quant_note,
-    n_train,
-    n_held,
-) -> dict:
+@dataclass(frozen=True)
+class Fitted:
+    """What training chose, for the model card."""
+
+    size: int
+    flip_tta: bool
+    pet_threshold: float
+    c: float
+    temperature: float
+    n_train: int
+    n_held: int
+
+
+def build_card(args, breeds, extra_breeds, fitted: Fitted, metrics: dict) -> dict:
+    size, flip_tta, threshold = fitted.size, fitted.flip_tta, fitted.pet_threshold
+    c, temperature, n_train, n_held = fitted.c, fitted.temperature, fitted.n_train, fitted.n_held
     command = (
         f"python -m training.pipeline --variant {args.variant} --input-size {size} "
         f"--seed {args.seed}"
@@ -407,10 +397,10 @@ def build_card(
             "folds": 2 if args.smoke else 3,
             "command": command,
         },
-        "metrics": {"holdout": metrics_held, "pet_gate": gate, "quantisation": quant_note},
+        "metrics": metrics,
         "limits": [
             "The 37 Oxford-IIIT Pet breeds come from the trained, calibrated breed head. "
-            f"{len(card_extra)} more dog breeds (German shepherd, Labrador, poodles...) come "
+            f"{len(extra_breeds)} more dog breeds (German shepherd, Labrador, poodles...) come "
             "from the ImageNet head, only when it clearly beats an unsure breed head; their "
             "confidence is not calibrated on our data and no labelled photos of them were "
             "available to measure accuracy. Other cats and mixed breeds get the nearest breed, "

@@ -104,22 +104,10 @@ async def _download(attachment: Attachment, answer_to: Message, svc: Services) -
     return bytes(data)
 
 
-async def on_private_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Private chat: every photo, file, sticker, video... gets an answer."""
-    message = update.effective_message
-    if message is not None:
-        await answer_image(message, message, services(context))
-
-
-async def on_caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo or file captioned ``/breed`` (any chat)."""
-    message = update.effective_message
-    if message is not None:
-        await answer_image(message, message, services(context))
-
-
-async def on_group_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Group: a photo or file that mentions the bot or replies to it."""
+async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message that carries what to look at and asked for an answer: any photo, file,
+    sticker or video in a private chat, a photo or file captioned ``/breed``, or, in a group,
+    one that mentions the bot or replies to it (the handlers' filters decide which)."""
     message = update.effective_message
     if message is not None:
         await answer_image(message, message, services(context))
