@@ -22,7 +22,7 @@ from bot.retry import RetryPolicy, call_with_retries, may_retry
 from classifier import Breed, BreedGuess, Prediction
 from tests.support import updates as u
 
-TOKEN = "987654321:AAF_secret-token-value_abcdefghijklmn"
+TOKEN = "9876543:AAF_secret-token-value_abcdefghijklmn"
 
 
 # ----- replies

@@ -42,7 +42,7 @@ json_values = st.recursive(
 )
 
 _PHOTO = [{"file_id": "p-1", "file_unique_id": "u-p", "width": 800, "height": 600}]
-_BOT = {"id": 123456789, "is_bot": True, "first_name": "Bot", "username": "breed_test_bot"}
+_BOT = {"id": 1234567, "is_bot": True, "first_name": "Bot", "username": "breed_test_bot"}
 
 
 def templates() -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-DEFAULT_TOKEN = "123456789:AAH-test-token-for-the-double_0123456"
+DEFAULT_TOKEN = "1234567:AAH-test-token-for-the-double_0123456"
 DOWNLOAD = "download"
 DROPPED = -1  # RecordedRequest.status of a call whose connection drop_next closed
 
