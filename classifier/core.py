@@ -118,7 +118,7 @@ class Classifier:
         position, share = other_dog_share(imagenet, self._extra_indices)
         if not answers_other_dog(share, head_confidence, threshold, self.card.confident_threshold):
             return None
-        breed = self.card.extra_breeds[int(position)]
+        breed = self.extra_breeds[int(position)]
         return BreedGuess(breed.label, breed.display_name, "dog", float(share))
 
 

@@ -179,6 +179,6 @@ def test_state_dir_setting(monkeypatch, tmp_path) -> None:
 
 
 def test_the_webhook_uses_the_same_bounded_memory() -> None:
-    from webhook.dedup import RecentUpdateIds as WebhookRecent
+    from webhook.main import create_app
 
-    assert WebhookRecent is RecentUpdateIds
+    assert isinstance(create_app().state.recent_updates, RecentUpdateIds)

@@ -194,7 +194,7 @@ def test_a_redelivered_update_is_acknowledged_without_a_second_reply(container, 
 
 
 def test_dedup_memory_is_bounded():
-    from webhook.dedup import RecentUpdateIds
+    from bot.dedup import RecentUpdateIds
 
     recent = RecentUpdateIds(max_size=3)
     for update_id in range(5):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from bot.dedup import RecentUpdateIds
 from webhook.config import WebSettings, get_settings
-from webhook.dedup import RecentUpdateIds
 
 
 def web_settings(request: Request) -> WebSettings:
@@ -15,5 +15,7 @@ def web_settings(request: Request) -> WebSettings:
 
 
 def recent_updates(request: Request) -> RecentUpdateIds:
-    """The app's memory of processed update_ids (one per app, so one per Lambda container)."""
+    """The app's memory of processed update_ids (one per app, so one per Lambda container):
+    Telegram re-delivers an update it thinks failed, and a retry usually lands on the warm
+    container that saw it; across containers a duplicate stays possible, but rare."""
     return request.app.state.recent_updates

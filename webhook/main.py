@@ -13,8 +13,8 @@ import logging
 from fastapi import FastAPI
 from mangum import Mangum
 
+from bot.dedup import RecentUpdateIds
 from webhook.config import WebSettings, get_settings
-from webhook.dedup import RecentUpdateIds
 from webhook.limits import BodyLimitMiddleware
 from webhook.routes import api, form, health, telegram
 

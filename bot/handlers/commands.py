@@ -83,7 +83,7 @@ async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             version=card.version,
             backbone=card.backbone,
             metrics=card.metrics,
-            breed_count=len(classifier.breeds),
+            breed_count=len(classifier.breeds) + len(classifier.extra_breeds),
         )
     await reply(message, text, svc)
 

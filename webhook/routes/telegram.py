@@ -28,8 +28,8 @@ from fastapi.responses import JSONResponse
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.dedup import RecentUpdateIds
 from webhook.config import SECRET_HEADER, WEBHOOK_PATH, WebSettings
-from webhook.dedup import RecentUpdateIds
 from webhook.deps import recent_updates, web_settings
 from webhook.telegram_app import runtime, token_problem
 
