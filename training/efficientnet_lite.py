@@ -9,6 +9,7 @@ TF "same" padding, BatchNorm epsilon 1e-3, ReLU6, no squeeze-excite, no conv bia
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,14 @@ def load_state_dict(variant: str) -> dict[str, np.ndarray]:
 
     state = torch.load(checkpoint_path(variant), map_location="cpu", weights_only=True)
     return {k: v.numpy() for k, v in state.items() if not k.endswith("num_batches_tracked")}
+
+
+def load_finetuned(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """Weights and metadata written by `training.finetune` (float16 on disk, float32 here)."""
+    with np.load(path) as npz:
+        meta = json.loads(str(npz["__meta__"]))
+        state = {k: npz[k].astype(np.float32) for k in npz.files if k != "__meta__"}
+    return state, meta
 
 
 @dataclass(frozen=True)

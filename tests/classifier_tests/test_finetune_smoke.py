@@ -1,0 +1,71 @@
+"""The fine-tuning code runs and its checkpoints feed the Keras export (needs the `train` extra).
+
+The real fine-tuning runs on a GPU (`make finetune`); here a few photos for one tiny epoch on
+the CPU prove the plumbing: prepare -> train -> checkpoint -> Keras model.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.decode import decode_image
+from classifier.preprocess import to_model_input
+
+from .conftest import PET_PHOTOS
+
+pytest.importorskip("torch", reason="fine-tuning needs the `train` extra")
+pytest.importorskip("tensorflow", reason="the Keras port needs the `train` extra")
+pytestmark = pytest.mark.train
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def test_torch_network_matches_the_keras_port_that_gets_exported() -> None:
+    import torch
+
+    from training.efficientnet_lite import build_model, load_state_dict
+    from training.torch_lite import EfficientNetLite, numpy_state
+
+    state = load_state_dict("lite0")
+    pixels = np.stack([to_model_input(decode_image(p.read_bytes()), 224) for p in PET_PHOTOS[:2]])
+    keras_features, keras_logits = build_model("lite0", state=state).predict(
+        pixels.astype(np.float32), verbose=0
+    )
+    network = EfficientNetLite(state).eval()
+    with torch.no_grad():
+        features, logits = network(torch.from_numpy(pixels).permute(0, 3, 1, 2).float())
+
+    np.testing.assert_allclose(features.numpy(), keras_features, atol=1e-3)
+    np.testing.assert_allclose(logits.numpy(), keras_logits, atol=1e-3)
+    assert numpy_state(network).keys() == state.keys()
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the checkout")
+def test_prepare_train_and_export_a_checkpoint(tmp_path: Path) -> None:
+    from training.data import fixture_sources
+    from training.efficientnet_lite import build_model, load_finetuned
+    from training.finetune import main
+
+    prepared, runs = tmp_path / "data", tmp_path / "runs"
+    assert main(["prepare", "--out", str(prepared), "--limit", "40"]) == 0
+    with (prepared / "manifest.csv").open(newline="") as handle:
+        sources = {row["source"] for row in csv.DictReader(handle)}
+    assert sources and not sources & fixture_sources()  # test photos are never trained on
+    train_args = ["--data", str(prepared), "--out", str(runs), "--epochs", "1", "--batch", "16"]
+    assert main(["train", *train_args, "--eval-size", "224"]) == 0
+
+    state, meta = load_finetuned(runs / "long-kd3.npz")
+    assert meta["config"]["name"] == "long-kd3" and meta["config"]["epochs"] == 1
+    assert meta["validation_photos"] and all(
+        p.startswith("oxford-pets/") for p in meta["validation_photos"]
+    )
+    summary = json.loads((runs / "summary.json").read_text())
+    assert 0.0 <= summary[0]["final"]["val_top1"] <= 1.0
+    model = build_model("lite2", state=state, input_size=64)
+    assert model.output_shape == [(None, 1280), (None, 1000)]
