@@ -104,3 +104,35 @@ def cross_validate(
     assert best is not None
     _, c, oof = best
     return c, oof
+
+
+def validate(
+    x: np.ndarray,
+    y: np.ndarray,
+    is_val: np.ndarray,
+    eval_mask: np.ndarray,
+    c_grid: list[float],
+    n_classes: int,
+    seed: int,
+    log=print,
+) -> tuple[float, np.ndarray]:
+    """Choose C by log-loss on a validation part (``is_val`` rows) after training on the rest.
+
+    For a fine-tuned backbone: it has seen the other training photos, so their out-of-fold
+    logits would be overconfident; the validation photos are the only honest ones. Returns
+    (C, logits for C, filled on the validation rows only)."""
+    best: tuple[float, float, np.ndarray] | None = None
+    rows = eval_mask & is_val
+    for c in c_grid:
+        logits = np.zeros((len(y), n_classes), np.float32)
+        head = fit_logreg(x[~is_val], y[~is_val], c, n_classes, seed)
+        logits[is_val] = head.logits(x[is_val])
+        t = fit_temperature(logits[rows], y[rows])
+        loss = log_loss(softmax(logits[rows], t), y[rows])
+        acc = float((logits[rows].argmax(1) == y[rows]).mean())
+        log(f"  C={c:g}: validation log-loss {loss:.4f} (T={t:.2f}), top-1 {acc:.4f}")
+        if best is None or loss < best[0]:
+            best = (loss, c, logits)
+    assert best is not None
+    _, c, logits = best
+    return c, logits
