@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         "train_pets_rejected": float((train_pet < threshold).mean()),
     }
     metrics_held = holdout_metrics(final, fs_held, held, y_held, flip_tta, len(breeds), breeds)
-    other_dogs = tune_other_dogs(
+    other_dogs = {"tuned_on": "validation" if finetuned else "training (out-of-fold)"}
+    other_dogs |= tune_other_dogs(
         extra_breeds,
         softmax(oof_used, temperature),
         y_scored,
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     log(
         f"      other dog breeds: threshold {other_dogs['threshold']:.2f}; fires on "
-        f"{other_dogs['train_fired']:.2%} of training photos (out-of-sample), "
+        f"{other_dogs['train_fired']:.2%} of {other_dogs['tuned_on']} photos, "
         f"{other_dogs['holdout_fired']:.2%} of hold-out photos, overruling "
         f"{other_dogs['holdout_correct_overruled']} right answers"
     )
@@ -302,8 +303,9 @@ def tune_other_dogs(
     extra_breeds, oof_probs, y_train, train_imagenet, held_probs, held_imagenet, y_held
 ):
     """Threshold for answering a dog breed only ImageNet knows: the lowest on a grid that
-    overrules at most OTHER_DOG_BUDGET of the training photos' right answers (out-of-fold
-    head probabilities, as serving would see them)."""
+    overrules at most OTHER_DOG_BUDGET of the right answers among the photos with
+    out-of-sample head probabilities (as serving would see them): out-of-fold training photos,
+    or the validation photos of a fine-tuned backbone."""
     indices = np.array([b.imagenet_index for b in extra_breeds], dtype=int)
     _, train_share = other_dog_share(train_imagenet, indices)
     _, held_share = other_dog_share(held_imagenet, indices)

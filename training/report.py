@@ -103,7 +103,8 @@ def _other_dog_lines(other: dict[str, Any] | None) -> list[str]:
         "|---|---|",
         f"| threshold (lowest from 0.25 overruling <= 0.1% of right out-of-sample answers) | "
         f"{other['threshold']:.2f} |",
-        f"| fires on training photos (out-of-sample) | {_pct(other['train_fired'])}, overruling "
+        f"| fires on {other.get('tuned_on', 'training')} photos | {_pct(other['train_fired'])}, "
+        "overruling "
         f"{other['train_correct_overruled']} right answers |",
         f"| fires on hold-out photos | {_pct(other['holdout_fired'])} |",
         f"| right hold-out answers it overrules | {other['holdout_correct_overruled']} |",
