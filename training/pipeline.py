@@ -35,6 +35,7 @@ from training.export import to_tflite
 ROOT = Path(__file__).resolve().parent.parent
 TFLITE_NAME = "breed_model.tflite"
 HEAD_NAME = "breed_head.npz"
+PIXEL_CODE = ("decode.py", "preprocess.py")
 FINETUNED = ROOT / "training" / "checkpoints" / "efficientnet_lite2_pets.npz"
 PET_REJECT_BUDGET = 0.0075  # threshold = this quantile of training pets' scores (target: <= 1%)
 CONFIDENT_THRESHOLD = 0.6
@@ -139,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"      {quant_note}")
 
     log("[4/7] features from the int8 model (training views augmented)")
-    cache = work / f"features-{sha256_file(tflite_path)[:16]}-{args.seed}-{len(pets)}"
+    # Features depend on the model file and on how photos become pixels (decode, preprocess).
+    pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
+    cache = work / f"features-{sha256_file(tflite_path)[:16]}-{pixels_code}-{args.seed}-{len(pets)}"
     fs_train = cached(
         cache / "train.npz", train, lambda: features.extract(backbone, train, augment=True, log=log)
     )
