@@ -244,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
         "n_original": int(scored_original.sum()),
         "top1": float((oof_pred == y_scored).mean()),
         "top1_mean_per_class": report.per_class_accuracy(oof_pred, y_scored, len(breeds)),
-        "top1_original": float((oof_pred[scored_original] == y_scored[scored_original]).mean()),
+        "top1_original": (
+            float((oof_pred[scored_original] == y_scored[scored_original]).mean())
+            if scored_original.any()
+            else None  # smoke runs can have no original-aspect validation photo
+        ),
     }
     for key, value in {**metrics_held, **gate}.items():
         if not isinstance(value, dict):

@@ -138,8 +138,8 @@ def _second_sample_lines(h: dict[str, Any], folds: int) -> list[str]:
     ]
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
 def markdown(card: dict[str, Any]) -> str:

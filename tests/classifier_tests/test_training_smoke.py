@@ -19,14 +19,22 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the checkout")
-def test_smoke_pipeline_builds_a_model_the_classifier_serves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backbone", ["fine-tuned", "imagenet"])
+def test_smoke_pipeline_builds_a_model_the_classifier_serves(tmp_path: Path, backbone) -> None:
     from training.pipeline import main
 
     out = tmp_path / "model"
-    assert main(["--smoke", "--out", str(out), "--work", str(tmp_path / "work")]) == 0
+    args = ["--smoke", "--out", str(out), "--work", str(tmp_path / "work")]
+    if backbone == "imagenet":
+        args += ["--backbone", "imagenet"]
+    assert main(args) == 0
 
     card = json.loads((out / "model_card.json").read_text())
     assert card["name"].endswith("-smoke")
+    # A fine-tuned backbone is calibrated on its validation photos, a frozen one by CV.
+    second_sample = "validation" if backbone == "fine-tuned" else "cross_validated"
+    assert second_sample in card["metrics"]["holdout"]
+    assert card["version"].startswith("2." if backbone == "fine-tuned" else "1.")
     assert {"confusion_matrix.png", "reliability.png", "MODEL_CARD.md"} <= {
         p.name for p in out.iterdir()
     }
