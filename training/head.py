@@ -88,22 +88,16 @@ def cross_validate(
 ) -> tuple[float, np.ndarray]:
     """Choose C by out-of-fold log-loss (views of one photo stay in one fold; the loss is read
     on ``eval_mask`` rows, the un-augmented views). Returns (C, out-of-fold logits for C)."""
-    best: tuple[float, float, np.ndarray] | None = None
     splitter = GroupKFold(n_splits=folds)
-    for c in c_grid:
+
+    def out_of_fold(c: float) -> np.ndarray:
         oof = np.zeros((len(y), n_classes), np.float32)
         for train_idx, test_idx in splitter.split(x, y, groups):
             head = fit_logreg(x[train_idx], y[train_idx], c, n_classes, seed)
             oof[test_idx] = head.logits(x[test_idx])
-        t = fit_temperature(oof[eval_mask], y[eval_mask])
-        loss = log_loss(softmax(oof[eval_mask], t), y[eval_mask])
-        acc = float((oof[eval_mask].argmax(1) == y[eval_mask]).mean())
-        log(f"  C={c:g}: out-of-fold log-loss {loss:.4f} (T={t:.2f}), top-1 {acc:.4f}")
-        if best is None or loss < best[0]:
-            best = (loss, c, oof)
-    assert best is not None
-    _, c, oof = best
-    return c, oof
+        return oof
+
+    return _pick_c(c_grid, out_of_fold, y, eval_mask, "out-of-fold", log)
 
 
 def validate(
@@ -121,16 +115,28 @@ def validate(
     For a fine-tuned backbone: it has seen the other training photos, so their out-of-fold
     logits would be overconfident; the validation photos are the only honest ones. Returns
     (C, logits for C, filled on the validation rows only)."""
-    best: tuple[float, float, np.ndarray] | None = None
-    rows = eval_mask & is_val
-    for c in c_grid:
+
+    def held_back(c: float) -> np.ndarray:
         logits = np.zeros((len(y), n_classes), np.float32)
         head = fit_logreg(x[~is_val], y[~is_val], c, n_classes, seed)
         logits[is_val] = head.logits(x[is_val])
+        return logits
+
+    return _pick_c(c_grid, held_back, y, eval_mask & is_val, "validation", log)
+
+
+def _pick_c(
+    c_grid: list[float], logits_for, y: np.ndarray, rows: np.ndarray, what: str, log
+) -> tuple[float, np.ndarray]:
+    """The C whose out-of-sample logits (read on ``rows``) have the lowest log-loss after
+    temperature scaling, with those logits."""
+    best: tuple[float, float, np.ndarray] | None = None
+    for c in c_grid:
+        logits = logits_for(c)
         t = fit_temperature(logits[rows], y[rows])
         loss = log_loss(softmax(logits[rows], t), y[rows])
         acc = float((logits[rows].argmax(1) == y[rows]).mean())
-        log(f"  C={c:g}: validation log-loss {loss:.4f} (T={t:.2f}), top-1 {acc:.4f}")
+        log(f"  C={c:g}: {what} log-loss {loss:.4f} (T={t:.2f}), top-1 {acc:.4f}")
         if best is None or loss < best[0]:
             best = (loss, c, logits)
     assert best is not None
