@@ -396,7 +396,6 @@ CONFIGS = {
     "lr1e-4": Config(name="lr1e-4", lr=1e-4),
     "bn-train": Config(name="bn-train", freeze_bn=False),
     "long": Config(name="long", epochs=30),
-    "no-distill": Config(name="no-distill", distill=0.0),
     "long-bg": Config(name="long-bg", epochs=30, background_crops=32),
     "long-bg-kd3": Config(name="long-bg-kd3", epochs=30, background_crops=32, distill=3.0),
     "long-kd3": Config(name="long-kd3", epochs=30, distill=3.0),
