@@ -14,17 +14,20 @@ from pathlib import Path
 
 from classifier.core import get_classifier
 from classifier.errors import ClassifierError, InvalidImageError
+from classifier.formatting import percent
 from classifier.result import Prediction
 
 
 def describe(path: str, prediction: Prediction) -> str:
-    """One readable line per image."""
+    """One readable line per image, with the percentages the bot and the form show."""
     if not prediction.is_pet:
-        return f"{path}: no cat or dog found ({prediction.confidence:.0%} sure)"
-    alternatives = ", ".join(f"{g.display_name} {g.confidence:.0%}" for g in prediction.top[1:])
+        return f"{path}: no cat or dog found ({percent(prediction.confidence)} sure)"
+    alternatives = ", ".join(
+        f"{g.display_name} {percent(g.confidence)}" for g in prediction.top[1:]
+    )
     hedge = "" if prediction.confident else " (not sure)"
-    line = f"{path}: {prediction.display_name} ({prediction.species}), {prediction.confidence:.0%}"
-    return line + hedge + (f"; then {alternatives}" if alternatives else "")
+    answer = f"{prediction.display_name} ({prediction.species}), {percent(prediction.confidence)}"
+    return f"{path}: {answer}" + hedge + (f"; then {alternatives}" if alternatives else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,7 +129,12 @@ ROWS: tuple[Row, ...] = (
             "a.pdf",
         ),
     ),
-    Row("heic", "HEIC", http=415, file=_doc(images.heic_like, "image/heic", "IMG_0001.HEIC")),
+    Row(
+        "heic-header-only",
+        "damaged",
+        http=422,
+        file=_doc(images.heic_like, "image/heic", "IMG_0001.HEIC"),
+    ),
     Row(
         "ico-unsupported-format",
         "not supported",
@@ -210,6 +215,22 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "exif-rotated-jpeg", ANSWERED, http=200, file=_doc(rotated_with_exif, "image/jpeg", "a.jpg")
+    ),
+    Row(
+        "heic-from-an-iphone",
+        ANSWERED,
+        http=200,
+        file=_doc(
+            lambda: (PHOTOS / "dog_beagle_rotated.heic").read_bytes(), "image/heic", "a.HEIC"
+        ),
+    ),
+    Row(
+        "avif",
+        ANSWERED,
+        http=200,
+        file=_doc(
+            lambda: (PHOTOS / "cat_persian_rotated.avif").read_bytes(), "image/avif", "a.avif"
+        ),
     ),
     Row(
         "1x1-pixel",

@@ -1,6 +1,8 @@
 """The upload form in a real browser: headless Chromium (Debian's ``chromium`` and
 ``chromium-driver``, installed by .ci/run) driven by Selenium, against the app served by
-uvicorn on 127.0.0.1. Open the page, choose a real photo, submit, read the breed.
+uvicorn on 127.0.0.1. Open the page, choose a real photo, submit, read the breed. The API docs
+pages (/docs, /redoc) must render from the app's own files: the browser cannot resolve any
+other host, as on a machine without internet access.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def browser() -> Iterator[object]:
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
+        # Offline: every host name but the test server's loopback address fails to resolve.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         f"--user-data-dir={profile}",
         f"--window-size={PHONE[0]},{PHONE[1]}",
     ):
@@ -130,3 +134,67 @@ def test_a_file_that_is_not_an_image_gets_a_friendly_error(browser, server, tmp_
     _upload(browser, server, notes)
     error = browser.find_element(By.ID, "error").text
     assert "not an image" in error
+
+
+def test_an_iphone_heic_photo_gets_a_breed(browser, server):
+    from selenium.webdriver.common.by import By
+
+    _upload(browser, server, PHOTOS / "dog_beagle_rotated.heic")
+    assert browser.find_element(By.ID, "answer").text.strip() == "Beagle"
+    preview = browser.find_element(By.ID, "preview")
+    width, height = browser.execute_script(
+        "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", preview
+    )
+    assert width > height  # turned upright: the HEIC stores the landscape photo sideways
+
+
+def _resources_from_elsewhere(browser, server: str) -> list[str]:
+    names = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    return [name for name in names if not name.startswith(server)]
+
+
+@pytest.mark.parametrize(
+    ("path", "ready", "title"),
+    [
+        ("/docs", ".swagger-ui .info .title", "Breed Bot"),
+        ("/redoc", ".api-info h1", "Breed Bot"),
+    ],
+)
+def test_api_docs_render_offline(browser, server, path, ready, title):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("browser")  # drop what earlier pages logged
+    browser.get(f"{server}{path}")
+    heading = WebDriverWait(browser, 30).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, ready))
+    )
+    assert heading.text.startswith(title)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "/api/classify" in body and "Classify a photo of a cat or a dog" in body
+    # Nothing was fetched from another host: the one foreign URL (ReDoc's vendor logo) was
+    # refused by the page's Content-Security-Policy before any request, and nothing else failed.
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    refused = [m for m in errors if "Content Security Policy" in m and "has been blocked" in m]
+    for url in _resources_from_elsewhere(browser, server):
+        assert any(url in message for message in refused), url
+    assert [m for m in errors if m not in refused] == []
+    out = ROOT / "build"
+    out.mkdir(exist_ok=True)
+    browser.save_screenshot(str(out / f"api-docs{path.replace('/', '-')}.png"))
+
+
+def test_the_forms_link_opens_the_api_docs(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server}/breed-classifier")
+    browser.find_element(By.LINK_TEXT, "JSON API").click()
+    WebDriverWait(browser, 30).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, ".swagger-ui .opblock"))
+    )
+    assert browser.current_url == f"{server}/docs"

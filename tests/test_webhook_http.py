@@ -110,10 +110,10 @@ def test_api_top_k(handler):
     [
         (b"", 400, "empty"),
         (b"%PDF-1.7 not an image at all", 415, "not an image"),
-        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", 415, "HEIC"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", 422, "damaged"),
         (photo("dog_beagle.jpg")[:600], 422, "damaged"),
     ],
-    ids=["empty", "pdf", "heic", "truncated-jpeg"],
+    ids=["empty", "pdf", "heic-header-only", "truncated-jpeg"],
 )
 def test_api_rejects_bad_files_with_a_message(handler, content, status, message):
     result = call(handler, upload_event("/api/classify", "f.bin", content))

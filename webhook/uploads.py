@@ -23,11 +23,15 @@ from classifier import (
     get_classifier,
     sniff_format,
 )
+from classifier.decode import looks_like_image
 
 logger = logging.getLogger(__name__)
 
 # What the form's file picker offers; the server still sniffs the content, never trusts a name.
-ACCEPT = "image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff,image/*"
+ACCEPT = (
+    "image/jpeg,image/png,image/webp,image/heic,image/heif,image/avif,image/gif,image/bmp,"
+    "image/tiff,.heic,.heif,.avif,image/*"
+)
 MODEL_UNAVAILABLE = "The breed model is not available right now; please try again later."
 
 
@@ -70,25 +74,9 @@ async def read_upload(file: UploadFile | None) -> bytes:
     return data
 
 
-# Magic numbers of the formats we read: bytes that start like one of these but do not decode
-# are a damaged image (422), anything else is not a supported image type (415).
-_IMAGE_MAGIC = (
-    b"\xff\xd8\xff",
-    b"\x89PNG\r\n\x1a\n",
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",
-    b"MM\x00*",
-)
-
-
-def looks_like_image(data: bytes) -> bool:
-    return data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
-
-
 def problem_status(data: bytes, image_format: str | None) -> int:
-    """415 for what is not a supported image type, 422 for a supported image we cannot use."""
+    """415 for what is not a supported image type, 422 for a supported image we cannot use
+    (its format was sniffed, or it starts like one: a damaged image)."""
     return 422 if image_format is not None or looks_like_image(data) else 415
 
 

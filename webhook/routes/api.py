@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from classifier import Classifier
+from classifier.decode import ACCEPTED_FORMATS
+from classifier.formatting import percent
 from webhook.uploads import UploadProblem, classify_upload, load_classifier, read_upload
 
 CLASSIFY_PATH = "/api/classify"
@@ -34,7 +36,11 @@ class ClassifyResponse(BaseModel):
     species: Species | None
     breed: str | None = Field(examples=["beagle"])
     confidence: float = Field(
-        ge=0, le=1, description="Probability of the answer given: the breed, or 'no pet'."
+        ge=0,
+        le=1,
+        description="Probability of the answer given: the breed, or 'no pet'. The form and the "
+        f"bot show it as a whole percentage that never claims certainty: 0.923 is "
+        f"{percent(0.923)}, 0.9996 is {percent(0.9996)}, 0.004 is {percent(0.004)}.",
     )
     top: list[BreedGuessOut] = Field(description="Best guesses, most likely first.")
     display_name: str | None = Field(default=None, examples=["Beagle"])
@@ -60,14 +66,14 @@ def _problem(description: str) -> dict[str, object]:
         413: _problem("The upload is larger than the limit."),
         415: _problem("The file is not an image (type sniffed from the content)."),
         422: {
-            "description": "An image that cannot be used (damaged, too many pixels, HEIC), "
+            "description": "An image that cannot be used (damaged, too many pixels), "
             "or a request without a `file` field."
         },
         503: _problem("The model is not available."),
     },
 )
 async def classify(
-    file: Annotated[UploadFile, File(description="The image: JPEG, PNG, WebP, GIF, BMP, TIFF.")],
+    file: Annotated[UploadFile, File(description=f"The image: {ACCEPTED_FORMATS}.")],
     classifier: Annotated[Classifier, Depends(load_classifier)],
     top_k: Annotated[int, Query(ge=1, le=10, description="How many guesses in `top`.")] = 3,
 ) -> ClassifyResponse | JSONResponse:

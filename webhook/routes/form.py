@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from classifier.decode import ACCEPTED_FORMATS
 from webhook.config import WebSettings
 from webhook.deps import web_settings
 from webhook.templating import templates
@@ -40,6 +41,7 @@ def render_form(
     context = {
         "action": request.scope.get("root_path", "") + FORM_PATH,
         "accept": ACCEPT,
+        "formats": ACCEPTED_FORMATS,
         "max_upload": human_size(settings.upload_max_bytes),
         "error": error,
         "result": result,
