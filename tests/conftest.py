@@ -12,10 +12,18 @@ from pathlib import Path
 import pytest
 
 from tests.support.bot_api_double import BotApiDouble
+from tests.support.extras import missing_train_modules, train_extra_reason
 from tests.support.secret_watch import SecretWatch
 
 PHOTOS = Path(__file__).parent / "fixtures" / "photos"
 _secret_watch = SecretWatch()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``train`` skip, naming ``make install-train``, without the train extra
+    (``make install`` and ``make test`` leave it out: 3.5 GB that serving never uses)."""
+    if item.get_closest_marker("train") is not None and (missing := missing_train_modules()):
+        pytest.skip(train_extra_reason(missing))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,8 +18,8 @@ from classifier.preprocess import to_model_input
 
 from .conftest import PET_PHOTOS
 
-pytest.importorskip("torch", reason="fine-tuning needs the `train` extra")
-pytest.importorskip("tensorflow", reason="the Keras port needs the `train` extra")
+pytest.importorskip("torch", reason="needs the train extra: run `make install-train`")
+pytest.importorskip("tensorflow", reason="needs the train extra: run `make install-train`")
 pytestmark = pytest.mark.train
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from classifier import Classifier, ClassifierSettings
 
 from .conftest import PET_PHOTOS
 
-pytest.importorskip("tensorflow", reason="the training smoke test needs the `train` extra")
+pytest.importorskip("tensorflow", reason="needs the train extra: run `make install-train`")
 pytestmark = pytest.mark.train
 
 ROOT = Path(__file__).resolve().parents[2]
