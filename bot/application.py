@@ -27,36 +27,47 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     Update,
 )
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.request import HTTPXRequest
 
 from bot.config import BotSettings
-from bot.dedup import PersistentUpdateIds, install_dedup, state_file
+from bot.dedup import UpdateClaims, bot_id_of, install_dedup
 from bot.filters import MENTIONS_BOT, REPLY_TO_BOT, CaptionCommand
-from bot.handlers import commands, other, photos
+from bot.handlers import commands, feedback, other, photos
 from bot.handlers.errors import on_error
-from bot.logs import install_token_redaction
+from bot.logs import install_secret_redaction, install_token_redaction
+from bot.privacy import UserHasher
 from bot.retry import RetryPolicy, call_with_retries
 from bot.safe_updates import GuardedUpdatesRequest
 from bot.services import SERVICES_KEY, Services
+from bot.store import Store, StoreSettings, process_store
 from classifier import Classifier, get_classifier
 
 log = logging.getLogger(__name__)
 
-# The only update type the bot handles (use it for setWebhook's allowed_updates too).
-ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE,)
+# The update types the bot handles (use it for setWebhook's allowed_updates too): messages,
+# and presses of the feedback buttons.
+ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.CALLBACK_QUERY)
 
 PRIVATE_COMMANDS = (
     BotCommand("start", "What this bot does"),
     BotCommand("breed", "Reply to a photo with /breed to get its breed"),
     BotCommand("breeds", "List the breeds I know"),
     BotCommand("about", "The model, its accuracy, and privacy"),
+    BotCommand("forget", "Delete the feedback and answers kept about you"),
     BotCommand("help", "How to use me"),
 )
 GROUP_COMMANDS = (
     BotCommand("breed", "Reply to a photo with /breed to get its breed"),
     BotCommand("breeds", "List the breeds I know"),
     BotCommand("about", "The model, its accuracy, and privacy"),
+    BotCommand("forget", "Delete the feedback and answers kept about you"),
     BotCommand("help", "How to use me here"),
 )
 
@@ -79,11 +90,20 @@ def build_application(
     *,
     updater: bool = True,
     classifier_factory: Callable[[], Classifier] = get_classifier,
+    store: Store | None = None,
+    store_settings: StoreSettings | None = None,
 ) -> Application:
-    """Build the ptb Application with every handler. ``updater=False`` for the webhook."""
+    """Build the ptb Application with every handler. ``updater=False`` for the webhook.
+
+    ``store``: default, this process's store for ``BREEDBOT_STORE`` (``bot.store``).
+    """
     settings = settings or BotSettings()
     token = settings.require_token()
     install_token_redaction(token)
+    key = settings.user_hash_key.get_secret_value() if settings.user_hash_key else None
+    install_secret_redaction(key)
+    store_settings = store_settings or StoreSettings()
+    store = store or process_store(settings.state_dir, store_settings)
 
     def request(kind: type[HTTPXRequest] = HTTPXRequest) -> HTTPXRequest:
         return kind(
@@ -111,13 +131,16 @@ def build_application(
         settings=settings,
         retry=RetryPolicy.from_settings(settings),
         classifier_factory=classifier_factory,
+        store=store,
+        store_settings=store_settings,
+        hasher=UserHasher.for_bot(key, bot_id_of(token)),
     )
     add_handlers(app)
     if updater:
         # Polling: Telegram re-sends updates a stopped bot fetched but did not confirm. (The
-        # webhook route has its own per-container memory, see webhook.routes.telegram.)
-        store = PersistentUpdateIds(state_file(settings.state_dir, token), settings.dedup_size)
-        install_dedup(app, store)
+        # webhook route claims each update itself, see webhook.routes.telegram.)
+        claims = UpdateClaims(store, bot_id_of(token), lease_seconds=store_settings.claim_seconds)
+        install_dedup(app, claims)
     return app
 
 
@@ -128,6 +151,10 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("breeds", commands.on_breeds, filters=_NEW))
     app.add_handler(CommandHandler("about", commands.on_about, filters=_NEW))
     app.add_handler(CommandHandler("breed", commands.on_breed, filters=_NEW))
+    app.add_handler(CommandHandler("forget", feedback.on_forget, filters=_NEW))
+    app.add_handler(CommandHandler("stats", feedback.on_stats, filters=_NEW))
+    # Presses of the feedback buttons (and any other callback data, answered politely).
+    app.add_handler(CallbackQueryHandler(feedback.on_feedback_button))
     # CommandHandler ignores captions: a photo or file captioned /breed (any chat).
     app.add_handler(MessageHandler(_NEW & CaptionCommand("breed"), photos.on_media))
     # Private chats: every photo and file is answered; other media get an explanation.

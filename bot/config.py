@@ -6,10 +6,13 @@ is prefixed ``BOT_``. See ``.env.example`` for the documented list.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
 
-from bot.dedup import default_state_dir
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from bot.store.config import default_state_dir
+from classifier.config import EnvSettings, describe_error
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files for bots
 
@@ -18,15 +21,8 @@ class MissingTokenError(RuntimeError):
     """``TELEGRAM_BOT_TOKEN`` is not set, so the bot cannot talk to Telegram."""
 
 
-class BotSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="BOT_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-        frozen=True,
-    )
+class BotSettings(EnvSettings):
+    model_config = SettingsConfigDict(env_prefix="BOT_", populate_by_name=True, frozen=True)
 
     token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "token")
@@ -57,11 +53,23 @@ class BotSettings(BaseSettings):
     poll_timeout: int = Field(default=30, ge=0, le=50)  # getUpdates long-poll seconds
     concurrent_updates: int = Field(default=16, ge=1, le=256)
 
-    # Polling mode only: where the ids of recently answered updates are kept, so an update that
-    # Telegram delivers again (also after a restart or a crash) is not answered twice.
-    # Empty: memory only. Default: a per-user directory under the system temp dir.
+    # Where the default store (BREEDBOT_STORE unset) keeps its SQLite file: answered update ids,
+    # rate-limit windows and feedback. Empty: memory only. Default: a per-user directory under
+    # the system temp dir (set a persistent one on a server).
     state_dir: str = Field(default_factory=default_state_dir)
-    dedup_size: int = Field(default=2048, ge=16, le=100_000)
+
+    # Photos per user (commands are never limited); 0 turns a limit off. Admins are exempt.
+    rate_limit_per_minute: int = Field(default=10, ge=0, le=10_000)
+    rate_limit_per_day: int = Field(default=200, ge=0, le=1_000_000)
+    # Telegram user ids allowed to use /stats (and exempt from the rate limits): "1,2,3".
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Key of the keyed hash (HMAC-SHA256) that stands for a user id in the store. Unset: a
+    # fixed per-bot salt (pseudonymous, but a user id can then be tested against a hash).
+    user_hash_key: SecretStr | None = None
+    # Feedback buttons work for this long after an answer; an answer nobody rated is then
+    # deleted. A rating (and the answer it rates) is kept for feedback_retention_days.
+    answer_retention_days: float = Field(default=7, gt=0, le=366)
+    feedback_retention_days: float = Field(default=365, gt=0, le=3660)
 
     log_level: str = "INFO"
 
@@ -79,6 +87,21 @@ class BotSettings(BaseSettings):
     @classmethod
     def _cap_download(cls, value: int) -> int:
         return min(value, TELEGRAM_DOWNLOAD_LIMIT)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.replace(";", ",").split(",")]
+            if not all(item.lstrip("-").isdigit() for item in items if item):
+                raise ValueError("must be Telegram user ids (numbers) separated by commas")
+            return frozenset(int(item) for item in items if item)
+        return value
+
+    @field_validator("user_hash_key", mode="before")
+    @classmethod
+    def _blank_key_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level")
     @classmethod
@@ -105,3 +128,12 @@ class BotSettings(BaseSettings):
                 "in the environment or in .env (see .env.example)."
             )
         return self.token.get_secret_value().strip()
+
+
+def settings_problems() -> list[str]:
+    """The bot's invalid variables, by name (empty when every one is fine)."""
+    try:
+        BotSettings()
+    except ValidationError as exc:
+        return describe_error(BotSettings, exc)
+    return []

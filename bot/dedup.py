@@ -1,177 +1,105 @@
-"""Answer each Telegram update once, even when Telegram delivers it again.
+"""Answer each Telegram update once, even when Telegram delivers it again, to any process.
 
 Telegram re-sends an update it believes was not received: a webhook call that timed out or
-answered non-2xx, or (polling) an update fetched by a bot that stopped before its next
-``getUpdates`` confirmed it. ``RecentUpdateIds`` remembers recently processed ``update_id``s
-(bounded, least recently seen first out), with an "in flight" state for concurrent servers.
+answered non-2xx (possibly to another Lambda container), or, when polling, an update fetched by
+a bot that stopped before its next ``getUpdates`` confirmed it. So before handling an update,
+its id is **claimed** in the store (``bot.store``: one conditional write, which exactly one
+caller wins) and, once handled, the claim is **finished** and kept for 24 hours (Telegram's
+retention); a claim whose holder crashed expires after ``BREEDBOT_STORE_CLAIM_SECONDS`` so the
+next delivery handles the update instead of losing it.
 
-``PersistentUpdateIds`` also keeps them in a small JSON file, so a polling bot that is
-restarted (or crashed) does not answer the same photo twice. ``install_dedup`` wires a store
-into a ptb ``Application``: a duplicate is dropped before any handler runs, and an update is
-marked processed only after its handlers ran (a crash in between means it is handled again,
-never lost).
+``UpdateClaims`` is shared by the webhook route (``webhook.routes.telegram``, one owner per
+request) and polling (``install_dedup``: one owner per bot, since only one process can poll a
+bot, so a restarted poller may take over the claims its crashed predecessor left).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import tempfile
-from collections import OrderedDict
-from pathlib import Path
+import secrets
 
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
+from bot.store import UPDATE_RETENTION_SECONDS, ClaimOutcome, Store
+
 log = logging.getLogger(__name__)
 
-DEDUP_KEY = "breedbot.dedup"
-# Handler groups: the check runs before every handler (group 0), the mark after all of them.
+# Handler groups: the claim runs before every handler (group 0), the finish after all of them.
 CHECK_GROUP = -100
 DONE_GROUP = 100
-_FORMAT_VERSION = 1
+CLAIMS_KEY = "breedbot.claims"
 
 
-class RecentUpdateIds:
-    """A bounded LRU set of update ids with an "in flight" state for concurrent servers."""
-
-    def __init__(self, max_size: int = 2048) -> None:
-        if max_size < 1:
-            raise ValueError("max_size must be >= 1")
-        self.max_size = max_size
-        self._done: OrderedDict[int, None] = OrderedDict()
-        self._in_flight: set[int] = set()
-
-    def __len__(self) -> int:
-        return len(self._done)
-
-    def __contains__(self, update_id: object) -> bool:
-        return update_id in self._done or update_id in self._in_flight
-
-    def begin(self, update_id: int) -> bool:
-        """Claim ``update_id``; False when it was already processed or is being processed."""
-        if update_id in self:
-            if update_id in self._done:
-                self._done.move_to_end(update_id)
-            return False
-        self._in_flight.add(update_id)
-        return True
-
-    def finish(self, update_id: int) -> None:
-        """Mark a claimed id as processed (it is then remembered until pushed out)."""
-        self._in_flight.discard(update_id)
-        self._done[update_id] = None
-        self._done.move_to_end(update_id)
-        while len(self._done) > self.max_size:
-            self._done.popitem(last=False)
-
-    def abandon(self, update_id: int) -> None:
-        """Release a claimed id without marking it processed (a redelivery will be handled)."""
-        self._in_flight.discard(update_id)
-
-    def processed(self) -> list[int]:
-        """The remembered processed ids, oldest first."""
-        return list(self._done)
-
-
-def default_state_dir() -> str:
-    """A per-user directory under the system temp dir (``/tmp/breed-bot-<uid>`` on Linux)."""
-    user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    return str(Path(tempfile.gettempdir()) / f"breed-bot-{user}")
-
-
-def state_file(state_dir: str | os.PathLike[str] | None, token: str) -> Path | None:
-    """Where the processed update ids of this bot are kept; None: memory only.
-
-    Named by the bot's public numeric id (the part of the token before ':'), never the secret.
-    """
-    if state_dir is None or not str(state_dir).strip():
-        return None
+def bot_id_of(token: str) -> str:
+    """The bot's public numeric id (the part of the token before ':'), never the secret."""
     bot_id = token.split(":", 1)[0]
-    if not bot_id.isdigit():
-        bot_id = "bot"
-    return Path(state_dir).expanduser() / f"updates-{bot_id}.json"
+    return bot_id if bot_id.isdigit() else "bot"
 
 
-class PersistentUpdateIds(RecentUpdateIds):
-    """``RecentUpdateIds`` saved to ``path`` after each processed update (atomic replace).
+def new_owner() -> str:
+    """A claim owner for one webhook request."""
+    return "req-" + secrets.token_hex(8)
 
-    A missing, unreadable or corrupt file means "nothing processed yet" (logged, never fatal);
-    a directory that cannot be written leaves the store working in memory (logged once).
+
+class UpdateClaims:
+    """Claims of one bot's update ids in ``store``."""
+
+    def __init__(
+        self,
+        store: Store,
+        bot_id: str,
+        *,
+        lease_seconds: float,
+        keep_seconds: float = UPDATE_RETENTION_SECONDS,
+    ) -> None:
+        self.store = store
+        self.bot_id = bot_id
+        self.lease_seconds = lease_seconds
+        self.keep_seconds = keep_seconds
+
+    def key(self, update_id: int) -> str:
+        return f"{self.bot_id}:{update_id}"
+
+    async def begin(self, update_id: int, owner: str) -> ClaimOutcome:
+        return await self.store.claim_update(self.key(update_id), owner, self.lease_seconds)
+
+    async def finish(self, update_id: int, owner: str) -> None:
+        await self.store.finish_update(self.key(update_id), owner, self.keep_seconds)
+
+    async def abandon(self, update_id: int, owner: str) -> None:
+        """Release a claim without marking the update handled: a redelivery handles it."""
+        await self.store.release_update(self.key(update_id), owner)
+
+
+def install_dedup(app: Application, claims: UpdateClaims) -> None:
+    """Polling: drop updates already handled; mark each handled after its handlers ran.
+
+    The owner is the same for every poller of this bot, so a restarted bot takes over what a
+    crashed one left half done; the same update twice in one batch (handled concurrently) is
+    caught by the set of ids in progress in this process.
     """
-
-    def __init__(self, path: Path | None, max_size: int = 2048) -> None:
-        super().__init__(max_size)
-        self.path = path
-        self._save_failed = False
-        if path is not None:
-            self._load(path)
-
-    def _load(self, path: Path) -> None:
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            log.warning("Cannot read the update state file %s (%s); starting empty", path, exc)
-            return
-        try:
-            data = json.loads(raw)
-            ids = data["update_ids"] if isinstance(data, dict) else None
-            if not isinstance(ids, list):
-                raise ValueError("no update_ids list")
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("Ignoring a corrupt update state file %s (%s)", path, exc)
-            return
-        for update_id in ids[-self.max_size :]:
-            if isinstance(update_id, int) and not isinstance(update_id, bool):
-                super().finish(update_id)
-        log.info("Remembering %d processed update ids from %s", len(self), path)
-
-    def finish(self, update_id: int) -> None:
-        super().finish(update_id)
-        self.save()
-
-    def save(self) -> None:
-        path = self.path
-        if path is None or self._save_failed:
-            return
-        payload = json.dumps({"version": _FORMAT_VERSION, "update_ids": self.processed()})
-        tmp: str | None = None
-        try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".updates-", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-            os.replace(tmp, path)
-            tmp = None
-        except OSError as exc:
-            self._save_failed = True
-            log.warning(
-                "Cannot write the update state file %s (%s): duplicates are only detected "
-                "until the bot restarts",
-                path,
-                exc,
-            )
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-
-
-def install_dedup(app: Application, store: RecentUpdateIds) -> None:
-    """Drop updates ``store`` has seen; mark each update processed after its handlers ran."""
+    owner = f"poll-{claims.bot_id}"
+    in_progress: set[int] = set()
 
     async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not store.begin(update.update_id):
-            log.info("Update %d was already handled: not answering it again", update.update_id)
+        update_id = update.update_id
+        if update_id in in_progress:
+            log.info("Update %d is being handled already: not answering it twice", update_id)
+            raise ApplicationHandlerStop
+        in_progress.add(update_id)
+        outcome = await claims.begin(update_id, owner)
+        if outcome is not ClaimOutcome.CLAIMED:
+            in_progress.discard(update_id)
+            log.info("Update %d was already handled: not answering it again", update_id)
             raise ApplicationHandlerStop
 
     async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        store.finish(update.update_id)
+        try:
+            await claims.finish(update.update_id, owner)
+        finally:
+            in_progress.discard(update.update_id)
 
-    app.bot_data[DEDUP_KEY] = store
+    app.bot_data[CLAIMS_KEY] = claims
     app.add_handler(TypeHandler(Update, check), group=CHECK_GROUP)
     app.add_handler(TypeHandler(Update, done), group=DONE_GROUP)

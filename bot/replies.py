@@ -99,7 +99,9 @@ def about_text(
     backbone: str | None,
     metrics: Mapping[str, Any] | None,
     breed_count: int | None,
+    privacy: str | None = None,
 ) -> str:
+    """``privacy``: what is kept (``bot.feedback_replies.kept_data_text``); None: nothing."""
     parts = ["Breed Bot tells the breed of a cat or a dog from a photo."]
     if name:
         model = f"Model: {name}" + (f" {version}" if version else "")
@@ -113,7 +115,8 @@ def about_text(
     else:
         parts.append("The model is not loaded right now.")
     parts.append(
-        "Privacy: your photos are only used to answer you. They are not stored, "
+        privacy
+        or "Privacy: your photos are only used to answer you. They are not stored, "
         "and nothing is kept after the answer."
     )
     return _fit("\n\n".join(parts))
@@ -135,6 +138,7 @@ def help_text(*, private: bool, bot_username: str | None = None) -> str:
             "• send a photo (or an image file) of a cat or a dog: I reply with the breed;\n"
             "• /breeds lists the breeds I know;\n"
             "• /about tells about the model and privacy;\n"
+            "• 👍/👎 under an answer tell me if I was right; /forget deletes what I kept;\n"
             "• in a group, reply to a photo with /breed, or caption a photo /breed."
         )
     return (

@@ -8,13 +8,16 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from telegram import Bot, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import BotSettings
+from bot.privacy import UserHasher
+from bot.ratelimit import RateLimits
 from bot.retry import RetryPolicy, call_with_retries
+from bot.store import Store, StoreSettings
 from classifier import Classifier
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,17 @@ class Services:
     settings: BotSettings
     retry: RetryPolicy
     classifier_factory: Callable[[], Classifier]
+    # What the bot remembers (bot.store): update claims, rate windows, answers and feedback.
+    store: Store
+    store_settings: StoreSettings
+    hasher: UserHasher
+
+    @property
+    def limits(self) -> RateLimits:
+        return RateLimits(self.settings.rate_limit_per_minute, self.settings.rate_limit_per_day)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.admin_ids
 
     async def classifier(self) -> Classifier:
         """The shared classifier; the first call loads it, off the event loop."""
@@ -38,7 +52,13 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
 
 
-async def reply(message: Message, text: str, svc: Services) -> Message | None:
+async def reply(
+    message: Message,
+    text: str,
+    svc: Services,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
     """Reply to ``message`` (quoting it), retrying per ``bot.retry``. Never raises a Telegram
     error: when the answer cannot be delivered, an apology could not be either; log it."""
     bot = message.get_bot()
@@ -50,6 +70,7 @@ async def reply(message: Message, text: str, svc: Services) -> Message | None:
                 chat_id=message.chat_id,
                 text=text,
                 message_thread_id=thread_id,
+                reply_markup=reply_markup,
                 reply_parameters=ReplyParameters(
                     message_id=message.message_id, allow_sending_without_reply=True
                 ),

@@ -14,3 +14,10 @@ class InvalidImageError(ClassifierError, ValueError):
 
 class ModelIntegrityError(ClassifierError, RuntimeError):
     """The model files, their card and the labels do not agree: refuse to serve wrong answers."""
+
+
+class ConfigurationError(ClassifierError, ValueError):
+    """A setting (environment variable) has a value the classifier cannot use.
+
+    ``str(error)`` names the variable and the reason, never the value.
+    """

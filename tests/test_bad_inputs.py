@@ -459,6 +459,8 @@ def polling_run(tmp_path_factory) -> Iterator[PollingRun]:
             poll_timeout=1,
             concurrent_updates=8,
             state_dir=str(tmp_path_factory.mktemp("catalogue-state")),
+            rate_limit_per_minute=0,  # one user sends the whole catalogue at once
+            rate_limit_per_day=0,
             _env_file=None,
         )
         ready, stop_requested = threading.Event(), threading.Event()
@@ -517,7 +519,10 @@ def test_polling_bot_sent_nothing_else(polling_run: PollingRun) -> None:
 
 @pytest.fixture(scope="module")
 def lambda_handler() -> Iterator[WarmLambda]:
-    with warm_lambda(SECRET) as container:
+    # One user sends the whole catalogue: no rate limit here (tests/test_feedback_e2e.py).
+    with warm_lambda(
+        SECRET, BOT_RATE_LIMIT_PER_MINUTE="0", BOT_RATE_LIMIT_PER_DAY="0"
+    ) as container:
         yield container
 
 

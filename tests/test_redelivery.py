@@ -1,23 +1,23 @@
 """Telegram delivering an update again (same ``update_id``) never gets a second answer.
 
 Polling: a batch carrying the same update twice, a redelivery after a restart of the bot (the
-answered ids are kept in a small file under ``BOT_STATE_DIR``), and an update ptb cannot parse
-(it used to block polling for good). The webhook's own memory is covered in
-tests/test_webhook_telegram.py and, under concurrency, by ``make loadtest``.
+claims are kept in the store, by default a SQLite file under ``BOT_STATE_DIR``), a claim left
+by a crashed bot, and an update ptb cannot parse (it used to block polling for good). The
+webhook's claims are covered in tests/test_webhook_telegram.py and tests/test_store_e2e.py
+(two processes), and under concurrency by ``make loadtest``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import sqlite3
 import tempfile
 from pathlib import Path
 
-import pytest
-
-from bot.dedup import PersistentUpdateIds, RecentUpdateIds, state_file
+from bot.dedup import bot_id_of
 from bot.safe_updates import sanitize_updates
+from bot.store.config import DEFAULT_FILE_NAME
 from tests.conftest import start_polling_bot
 from tests.support import updates as u
 from tests.support.bot_api_double import BotApiDouble
@@ -53,6 +53,11 @@ async def test_the_same_update_twice_in_one_batch_is_answered_once(
     assert len(bot_api.downloaded_paths) == 1
 
 
+def claims_in(state_dir: str) -> dict[str, str]:
+    with sqlite3.connect(Path(state_dir) / DEFAULT_FILE_NAME) as db:
+        return dict(db.execute("SELECT key, state FROM update_claims").fetchall())
+
+
 async def test_a_redelivery_after_a_restart_is_not_answered_again(
     bot_api, bot_settings, photo
 ) -> None:
@@ -63,9 +68,11 @@ async def test_a_redelivery_after_a_restart_is_not_answered_again(
     bot_api.push_update(update)
     await bot_api.wait_for_messages(1)
     await first.stop()
-    saved = state_file(bot_settings.state_dir, bot_settings.token.get_secret_value())
-    assert saved is not None and 7000 in json.loads(saved.read_text())["update_ids"]
-    assert bot_settings.token.get_secret_value() not in saved.read_text()
+    token = bot_settings.token.get_secret_value()
+    claims = await asyncio.to_thread(claims_in, bot_settings.state_dir)
+    assert claims == {f"{bot_id_of(token)}:7000": "done"}
+    data = await asyncio.to_thread((Path(bot_settings.state_dir) / DEFAULT_FILE_NAME).read_bytes)
+    assert token.split(":")[1].encode() not in data
 
     # The bot crashed before confirming it: Telegram sends the same update to the new process.
     second = await start_polling_bot(bot_settings)
@@ -77,6 +84,26 @@ async def test_a_redelivery_after_a_restart_is_not_answered_again(
     assert len(answers_to(bot_api, msg)) == 1
     assert len(answers_to(bot_api, later)) == 1
     assert len(bot_api.downloaded_paths) == 1
+
+
+async def test_an_update_a_crashed_bot_left_half_done_is_answered_after_the_restart(
+    bot_api, bot_settings
+) -> None:
+    """The claim of a bot killed mid-update does not swallow the update: the next poller of
+    the same bot takes it over at once (only one process can poll a bot)."""
+    from bot.store import StoreSettings, process_store
+
+    token = bot_settings.token.get_secret_value()
+    store = process_store(bot_settings.state_dir, StoreSettings(_env_file=None))
+    key = f"{bot_id_of(token)}:7100"
+    assert (await store.claim_update(key, f"poll-{bot_id_of(token)}", 120)).value == "claimed"
+
+    bot = await start_polling_bot(bot_settings)
+    msg = u.text_message("/help")
+    bot_api.push_update({"update_id": 7100, **u.update(msg)})
+    await bot_api.wait_for_messages(1)
+    await bot.stop()
+    assert len(answers_to(bot_api, msg)) == 1
 
 
 async def test_memory_only_state_still_drops_in_process_duplicates(bot_api, bot_settings) -> None:
@@ -125,60 +152,52 @@ def test_sanitize_updates_keeps_good_ones_and_neutralises_bad_ones() -> None:
     assert sanitize_updates({"not": "a list"}) == {"not": "a list"}
 
 
-# ----- the store
-def test_processed_ids_survive_a_restart_and_stay_bounded(tmp_path) -> None:
-    path = state_file(tmp_path / "state", "123456:secret-part")
-    assert path is not None and path.name == "updates-123456.json"
-    store = PersistentUpdateIds(path, max_size=20)
-    for update_id in range(30):
-        assert store.begin(update_id)
-        store.finish(update_id)
-    assert not store.begin(29)
-
-    reloaded = PersistentUpdateIds(path, max_size=20)
-    assert reloaded.processed() == list(range(10, 30))
-    assert not reloaded.begin(15) and reloaded.begin(5)
-    assert "secret-part" not in path.read_text()
-    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
-
-
-@pytest.mark.parametrize(
-    "content",
-    [b"", b"{not json", b"[]", b'{"update_ids": "x"}', b'{"update_ids": [1, "2", true, 3]}'],
-)
-def test_a_corrupt_state_file_is_never_fatal(tmp_path, content, caplog) -> None:
-    path = tmp_path / "updates-1.json"
-    path.write_bytes(content)
-    store = PersistentUpdateIds(path)
-    assert set(store.processed()) <= {1, 3}
-    assert store.begin(99)
-    store.finish(99)
-    assert 99 in json.loads(path.read_text())["update_ids"]
+# ----- the state directory
+async def test_a_corrupt_store_file_is_never_fatal(bot_api, bot_settings, caplog) -> None:
+    """Garbage where the SQLite file should be: the bot answers anyway (in-memory claims) and
+    says so once in the log."""
+    path = Path(bot_settings.state_dir) / DEFAULT_FILE_NAME
+    await asyncio.to_thread(path.parent.mkdir, parents=True)
+    await asyncio.to_thread(path.write_bytes, b"this is not a database" * 100)
+    bot = await start_polling_bot(bot_settings)
+    msg = u.text_message("hello")
+    update = {"update_id": 9000, **u.update(msg)}
+    bot_api.push_updates(update, dict(update))
+    await bot_api.wait_for_messages(1)
+    await bot_api.until(lambda: bot_api.pending_updates == 0)
+    await asyncio.sleep(0.2)
+    await bot.stop()
+    assert len(answers_to(bot_api, msg)) == 1
+    assert caplog.text.count("Going on without it") == 1
 
 
 def test_an_unwritable_state_dir_degrades_to_memory(tmp_path, caplog) -> None:
+    from bot.store import StoreSettings, process_store
+
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    store = PersistentUpdateIds(blocker / "updates-1.json")
-    assert store.begin(1)
-    store.finish(1)
-    store.finish(2)
-    assert not store.begin(1)
-    assert caplog.text.count("Cannot write the update state file") == 1
+    store = process_store(str(blocker / "state"), StoreSettings(_env_file=None))
+
+    async def twice() -> list[str]:
+        first = await store.claim_update("1:1", "a", 60)
+        await store.finish_update("1:1", "a", 60)
+        second = await store.claim_update("1:1", "b", 60)
+        return [first.value, second.value]
+
+    assert asyncio.run(twice()) == ["claimed", "done"]
+    assert caplog.text.count("Going on without it") == 1
 
 
 def test_state_dir_setting(monkeypatch, tmp_path) -> None:
     from bot.config import BotSettings
+    from bot.store import StoreSettings
 
     monkeypatch.delenv("BOT_STATE_DIR", raising=False)
     default = BotSettings(_env_file=None).state_dir
     assert default.startswith(tempfile.gettempdir()) and "breed-bot-" in default
     monkeypatch.setenv("BOT_STATE_DIR", str(tmp_path))
-    assert BotSettings(_env_file=None).state_dir == str(tmp_path)
-    assert state_file("", "1:x") is None
-
-
-def test_the_webhook_uses_the_same_bounded_memory() -> None:
-    from webhook.main import create_app
-
-    assert isinstance(create_app().state.recent_updates, RecentUpdateIds)
+    state_dir = BotSettings(_env_file=None).state_dir
+    assert state_dir == str(tmp_path)
+    location = StoreSettings(_env_file=None).location(state_dir)
+    assert location.scheme == "sqlite" and location.path == tmp_path / DEFAULT_FILE_NAME
+    assert StoreSettings(_env_file=None).location("").scheme == "memory"

@@ -45,7 +45,7 @@ def test_set_registers_url_secret_and_options(env, capsys):
     call = env.calls("setWebhook")[-1].params
     assert call["url"] == "https://abc.lambda-url.eu-west-1.on.aws/telegram/webhook"
     assert call["secret_token"] == SECRET
-    assert call["allowed_updates"] == ["message"]
+    assert call["allowed_updates"] == ["message", "callback_query"]  # + the feedback buttons
     assert call["drop_pending_updates"] is True
     assert call["max_connections"] == 5
     assert env.webhook_url == call["url"]
@@ -130,3 +130,41 @@ def test_bad_options_are_usage_errors(argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def test_set_reads_everything_from_dot_env(env, capsys, monkeypatch, tmp_path):
+    """Issue 11: `python -m webhook set` with everything in .env used to fail ("WEBHOOK_URL ...
+    got ''") because only the bot's settings read the file."""
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "TELEGRAM_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name)
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={env.token}\n"
+        f"TELEGRAM_API_BASE_URL={env.base_url}\n"
+        f"TELEGRAM_WEBHOOK_SECRET={SECRET}\n"
+        "WEBHOOK_URL=https://from-dotenv.example/\n"
+    )
+    monkeypatch.delenv("BREEDBOT_ENV_FILE", raising=False)
+    code, result, output = run(capsys, "set", "--no-commands")
+    assert code == 0, output
+    assert result["url"] == "https://from-dotenv.example/telegram/webhook"
+    assert env.calls("setWebhook")[-1].params["secret_token"] == SECRET
+    assert SECRET not in output and env.token not in output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("BOT_RETRY_ATTEMPTS", "many"),
+        ("BREEDBOT_STORE", "postgres://db/breeds"),
+        ("WEBHOOK_MAX_BODY_BYTES", "-1"),
+        ("BOT_ADMIN_IDS", "alice,bob"),
+    ],
+)
+def test_a_bad_variable_stops_the_cli_and_is_named(env, capsys, monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    code, _, output = run(capsys, "info")
+    assert code == 2
+    assert variable in output and "invalid settings" in output
+    if len(value) > 2:
+        assert value not in output  # names, never values (a value may be a secret)
+    assert not env.calls("getWebhookInfo")

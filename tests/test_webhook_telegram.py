@@ -193,19 +193,20 @@ def test_a_redelivered_update_is_acknowledged_without_a_second_reply(container, 
     assert len(container.api.downloaded_paths) == 1
 
 
-def test_dedup_memory_is_bounded():
-    from bot.dedup import RecentUpdateIds
+def test_the_in_memory_fallback_for_claims_is_bounded():
+    """While the store is down, claims live in memory: bounded, oldest first out."""
+    from bot.store import ClaimOutcome
+    from bot.store.memory import MemoryBackend
 
-    recent = RecentUpdateIds(max_size=3)
+    memory = MemoryBackend(max_updates=3)
     for update_id in range(5):
-        assert recent.begin(update_id)
-        recent.finish(update_id)
-    assert len(recent) == 3
-    assert recent.begin(0) and recent.begin(1)  # forgotten: processed again
-    assert not recent.begin(4)  # still remembered
-    assert not recent.begin(0)  # in flight
-    recent.abandon(0)
-    assert recent.begin(0)
+        assert memory.claim_update(str(update_id), "a", 0, 100) is ClaimOutcome.CLAIMED
+        memory.finish_update(str(update_id), "a", 1000)
+    assert memory.claim_update("0", "b", 1, 101) is ClaimOutcome.CLAIMED  # forgotten
+    assert memory.claim_update("4", "b", 1, 101) is ClaimOutcome.DONE  # still remembered
+    assert memory.claim_update("0", "c", 1, 101) is ClaimOutcome.BUSY  # in flight
+    memory.release_update("0", "b")
+    assert memory.claim_update("0", "c", 1, 101) is ClaimOutcome.CLAIMED
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Manage the bot's Telegram webhook: ``python -m webhook set|delete|info``.
 
 Uses ``TELEGRAM_BOT_TOKEN`` and ``TELEGRAM_API_BASE_URL`` (bot settings), ``WEBHOOK_URL`` and
-``TELEGRAM_WEBHOOK_SECRET`` (web settings); options override the URL and the webhook knobs.
-The secret and the token are never printed.
+``TELEGRAM_WEBHOOK_SECRET`` (web settings), from the environment or ``.env``; options override
+the URL and the webhook knobs. An invalid setting stops it with the variable's name. The secret
+and the token are never printed.
 
     python -m webhook set --url https://xxxx.lambda-url.eu-west-1.on.aws/ --drop-pending-updates
     python -m webhook info
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from webhook.config import WEBHOOK_PATH, get_settings
+from webhook.config import WEBHOOK_PATH, get_settings, settings_problems
 
 
 class UsageError(Exception):
@@ -159,6 +160,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from telegram.error import TelegramError
+
+    problems = settings_problems(classifier=False)
+    if problems:
+        print("error: invalid settings (see .env.example):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
 
     try:
         result = asyncio.run(run(args))

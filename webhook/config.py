@@ -1,7 +1,12 @@
-"""Web-side settings from environment variables (pydantic-settings), loaded once per process.
+"""Web-side settings from environment variables and ``.env`` (pydantic-settings), loaded once
+per process.
 
 The bot token and the Bot API base URL belong to ``bot.config.BotSettings``; this module holds
 what only the web side needs. Secrets are ``SecretStr`` so they never end up in a repr or a log.
+Like every settings class here it reads ``.env`` (``classifier.config.EnvSettings``), so
+``python -m webhook set`` works with everything in ``.env``. An invalid value never stops the
+app from starting: ``get_settings`` falls back to the defaults, and ``settings_problems`` names
+the variable (logged at start-up, and ``/healthz`` answers 503 with it).
 """
 
 from __future__ import annotations
@@ -9,8 +14,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from classifier.config import EnvSettings, describe_error
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -18,10 +25,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
-class WebSettings(BaseSettings):
+class WebSettings(EnvSettings):
     """Every field can be set by the environment variable named in its alias."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(populate_by_name=True)
 
     telegram_webhook_secret: SecretStr | None = Field(
         default=None,
@@ -44,12 +51,6 @@ class WebSettings(BaseSettings):
         alias="BREEDBOT_MAX_UPLOAD_BYTES",
         ge=1024,
         description="Largest upload accepted by the form and the JSON API, multipart included.",
-    )
-    dedup_size: int = Field(
-        default=2048,
-        alias="WEBHOOK_DEDUP_SIZE",
-        ge=1,
-        description="How many recent update_ids each process remembers to drop duplicates.",
     )
     preview_max_side: int = Field(default=480, alias="BREEDBOT_PREVIEW_MAX_SIDE", ge=64, le=2048)
 
@@ -74,5 +75,33 @@ class WebSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> WebSettings:
-    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing env)."""
-    return WebSettings()
+    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing env).
+
+    Invalid values give the defaults here (the app still starts, the form still works);
+    ``settings_problems`` reports them.
+    """
+    try:
+        return WebSettings()
+    except ValidationError:
+        return WebSettings.model_construct()
+
+
+def web_settings_problems() -> list[str]:
+    try:
+        WebSettings()
+    except ValidationError as exc:
+        return describe_error(WebSettings, exc)
+    return []
+
+
+def settings_problems(*, classifier: bool = True) -> list[str]:
+    """Every invalid variable of the web app, the bot, the store and (``classifier``) the
+    classifier, as "NAME: reason" (names only, never values)."""
+    from bot.config import settings_problems as bot_problems
+    from bot.store.config import settings_problems as store_problems
+    from classifier.config import settings_problems as classifier_problems
+
+    problems = web_settings_problems() + bot_problems() + store_problems()
+    if classifier:
+        problems += classifier_problems()
+    return problems

@@ -13,8 +13,7 @@ import logging
 from fastapi import FastAPI
 from mangum import Mangum
 
-from bot.dedup import RecentUpdateIds
-from webhook.config import WebSettings, get_settings
+from webhook.config import WebSettings, get_settings, settings_problems
 from webhook.limits import BodyLimitMiddleware
 from webhook.routes import api, docs, form, health, telegram
 
@@ -44,7 +43,6 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings  # None: routes read the process-wide settings
-    app.state.recent_updates = RecentUpdateIds(effective.dedup_size)
     app.include_router(telegram.router, max_body_size=effective.webhook_max_body_bytes)
     app.include_router(form.router, max_body_size=effective.upload_max_bytes)
     app.include_router(api.router, max_body_size=effective.upload_max_bytes)
@@ -68,7 +66,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
 
 def log_webhook_status(settings: WebSettings) -> None:
-    """Say once, at start-up (a Lambda cold start), whether the Telegram webhook can work."""
+    """Say once, at start-up (a Lambda cold start), whether the settings are valid and the
+    Telegram webhook can work. Invalid settings are named (never their values); the app still
+    starts, with the defaults for them, and /healthz answers 503 saying which."""
+    for problem in settings_problems():
+        logger.error("Invalid setting %s (see .env.example)", problem)
     problems = telegram.configuration_problems(settings)
     if problems:
         logger.warning(

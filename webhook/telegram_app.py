@@ -31,14 +31,14 @@ def token_problem() -> str | None:
     Never includes the token itself.
     """
     from bot.config import BotSettings, MissingTokenError
+    from classifier.config import describe_error
 
     try:
         BotSettings().require_token()
     except MissingTokenError:
         return "TELEGRAM_BOT_TOKEN is not set"
     except ValidationError as exc:
-        fields = ", ".join(str(err["loc"][0]) for err in exc.errors() if err.get("loc"))
-        return f"the bot settings are invalid ({fields})"
+        return "invalid bot settings (" + "; ".join(describe_error(BotSettings, exc)) + ")"
     return None
 
 

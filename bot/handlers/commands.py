@@ -8,7 +8,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import replies
+from bot import feedback_replies, replies
 from bot.handlers.photos import answer_image
 from bot.services import Services, reply, services
 from classifier import Breed, ClassifierError, ClassifierSettings
@@ -69,12 +69,20 @@ async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None:
         return
     svc = services(context)
+    privacy = feedback_replies.kept_data_text(
+        svc.settings.answer_retention_days, svc.settings.feedback_retention_days
+    )
     try:
         classifier = await svc.classifier()
     except ClassifierError:
         log.exception("The classifier is not available")
         text = replies.about_text(
-            name=None, version=None, backbone=None, metrics=None, breed_count=None
+            name=None,
+            version=None,
+            backbone=None,
+            metrics=None,
+            breed_count=None,
+            privacy=privacy,
         )
     else:
         card = classifier.card
@@ -84,6 +92,7 @@ async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             backbone=card.backbone,
             metrics=card.metrics,
             breed_count=len(classifier.breeds) + len(classifier.extra_breeds),
+            privacy=privacy,
         )
     await reply(message, text, svc)
 

@@ -12,6 +12,8 @@ from telegram.ext import ContextTypes
 from bot import replies
 from bot.files import Attachment, Kind, attachment_of
 from bot.filters import is_reply_to_bot, mentions_bot
+from bot.handlers.feedback import feedback_keyboard
+from bot.handlers.ratelimit import admit_photo
 from bot.retry import call_with_retries
 from bot.services import Services, reply, services, typing
 from classifier import ClassifierError, InvalidImageError, sniff_format
@@ -31,6 +33,8 @@ async def answer_image(source: Message, answer_to: Message, svc: Services) -> No
         return
     if attachment.kind is Kind.NOT_IMAGE:
         await reply(answer_to, replies.not_an_image(attachment.description), svc)
+        return
+    if not await admit_photo(answer_to, svc):  # over the per-user photo limit
         return
     try:
         classifier = await svc.classifier()
@@ -65,7 +69,10 @@ async def answer_image(source: Message, answer_to: Message, svc: Services) -> No
         prediction.confidence,
     )
     compact = source.media_group_id is not None
-    await reply(answer_to, replies.prediction_text(prediction, compact=compact), svc)
+    buttons = await feedback_keyboard(prediction, source, answer_to, svc, classifier.card.version)
+    await reply(
+        answer_to, replies.prediction_text(prediction, compact=compact), svc, reply_markup=buttons
+    )
 
 
 async def _download(attachment: Attachment, answer_to: Message, svc: Services) -> bytes | None:

@@ -3,12 +3,15 @@
 It speaks the Bot API layout, ``/bot<token>/<method>`` and ``/file/bot<token>/<path>``, so the
 real python-telegram-bot client talks to it over real HTTP (``TELEGRAM_API_BASE_URL`` =
 ``double.base_url``). Implemented: getMe, getUpdates (long poll, offsets), getFile and file
-downloads, sendMessage, sendChatAction, setMyCommands, getWebhookInfo, setWebhook,
-deleteWebhook. Faults can be injected per method (``fail_next``: 429 with ``retry_after``, 5xx,
-400...; ``delay_next``: slow answers; ``drop_next``: the connection is closed without an
-answer) and for the whole server (``refuse_connections`` / ``refuse_connections_after``: the
-port is closed, so clients get "connection refused", then reopened). Every request is
-recorded.
+downloads, sendMessage (with inline keyboards, checked like Telegram: at most 64 bytes of
+callback data), sendChatAction, setMyCommands, getWebhookInfo, setWebhook, deleteWebhook,
+answerCallbackQuery (once per query, text up to 200 characters), editMessageReplyMarkup and
+editMessageText ("message is not modified" when nothing changes). ``press`` builds the
+callback_query update a user's tap on a button produces. Faults can be injected per method
+(``fail_next``: 429 with ``retry_after``, 5xx, 400...; ``delay_next``: slow answers;
+``drop_next``: the connection is closed without an answer) and for the whole server
+(``refuse_connections`` / ``refuse_connections_after``: the port is closed, so clients get
+"connection refused", then reopened). Every request is recorded.
 
 Thread-safe: the server runs in its own thread; tests read its state from any thread or loop.
 Use ``"download"`` as the method name for file downloads in ``fail_next``/``delay_next``.
@@ -157,6 +160,10 @@ class BotApiDouble:
             self._outages_after: dict[str, deque[Outage]] = {}
             self.outages: list[tuple[float, float]] = []  # (start, end) of each refusal window
             self._chats: dict[int, dict[str, Any]] = {}
+            # Messages the bot sent, by (chat id, message id): text and current keyboard.
+            self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+            self._queries: dict[str, bool] = {}  # callback query id -> answered
+            self._query_ids = itertools.count(900_000)
 
     @property
     def port(self) -> int:
@@ -289,6 +296,51 @@ class BotApiDouble:
     def sent_texts(self) -> list[str]:
         return [str(m.get("text", "")) for m in self.sent_messages]
 
+    # ----- inline keyboards and callback queries
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """A message the bot sent, as it is now (its keyboard may have been edited)."""
+        with self._lock:
+            return dict(self.messages[(int(chat_id), int(message_id))])
+
+    def buttons(self, chat_id: int, message_id: int) -> list[dict[str, Any]]:
+        """The inline buttons under a message the bot sent, row by row flattened."""
+        markup = self.message(chat_id, message_id).get("reply_markup") or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+    def press(
+        self,
+        chat_id: int,
+        message_id: int,
+        button_text: str | None = None,
+        *,
+        user: dict[str, Any],
+        data: str | None = None,
+    ) -> dict[str, Any]:
+        """The callback_query update a tap on ``button_text`` (or forged ``data``) produces
+        (push it, or deliver it to the webhook). The query can be answered once."""
+        sent = self.message(chat_id, message_id)
+        if data is None:
+            matches = [b for b in self.buttons(chat_id, message_id) if b["text"] == button_text]
+            assert matches, f"no button {button_text!r} under message {message_id}"
+            data = matches[0]["callback_data"]
+        with self._lock:
+            query_id = str(next(self._query_ids))
+            self._queries[query_id] = False
+        return {
+            "callback_query": {
+                "id": query_id,
+                "from": user,
+                "chat_instance": f"ci-{chat_id}",
+                "message": sent,
+                "data": data,
+            }
+        }
+
+    def callback_answers(self) -> list[dict[str, Any]]:
+        """Parameters of every answerCallbackQuery the double accepted."""
+        with self._lock:
+            return [r.params for r in self.requests if r.method == "answerCallbackQuery" and r.ok]
+
     @property
     def downloaded_paths(self) -> list[str]:
         with self._lock:
@@ -389,6 +441,9 @@ class BotApiDouble:
                 return 400, "Bad Request: message text is empty"
             if len(str(text)) > 4096:
                 return 400, "Bad Request: message is too long"
+            problem = _keyboard_problem(params.get("reply_markup"))
+            if problem:
+                return 400, problem
             message: dict[str, Any] = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
@@ -396,7 +451,25 @@ class BotApiDouble:
                 "from": self._me(),
                 "text": str(text),
             }
+            if params.get("reply_markup"):
+                message["reply_markup"] = params["reply_markup"]
+            with self._lock:
+                self.messages[(message["chat"]["id"], message["message_id"])] = message
             return 200, message
+        if method == "answerCallbackQuery":
+            query_id = str(params.get("callback_query_id") or "")
+            if len(str(params.get("text") or "")) > 200:
+                return 400, "Bad Request: MESSAGE_TOO_LONG"
+            with self._lock:
+                if self._queries.get(query_id, True):  # unknown or already answered
+                    return 400, (
+                        "Bad Request: query is too old and response timeout expired or "
+                        "query ID is invalid"
+                    )
+                self._queries[query_id] = True
+            return 200, True
+        if method in ("editMessageReplyMarkup", "editMessageText"):
+            return self._edit(method, params)
         if method == "sendChatAction":
             return 200, True
         if method == "setMyCommands":
@@ -435,12 +508,65 @@ class BotApiDouble:
             }
         return 404, "Not Found: method not found"
 
+    def _edit(self, method: str, params: dict[str, Any]) -> tuple[int, Any]:
+        try:
+            key = (int(params.get("chat_id")), int(params.get("message_id")))
+        except (TypeError, ValueError):
+            return 400, "Bad Request: message identifier is not specified"
+        markup = params.get("reply_markup") or None
+        if isinstance(markup, dict) and not markup.get("inline_keyboard"):
+            markup = None
+        problem = _keyboard_problem(markup)
+        if problem:
+            return 400, problem
+        with self._lock:
+            message = self.messages.get(key)
+            if message is None:
+                return 400, "Bad Request: message to edit not found"
+            changed = dict(message)
+            if method == "editMessageText":
+                text = str(params.get("text") or "")
+                if not text:
+                    return 400, "Bad Request: message text is empty"
+                changed["text"] = text
+            if markup is None:
+                changed.pop("reply_markup", None)
+            else:
+                changed["reply_markup"] = markup
+            if changed == message:
+                return 400, (
+                    "Bad Request: message is not modified: specified new message content and "
+                    "reply markup are exactly the same as a current content and reply markup "
+                    "of the message"
+                )
+            self.messages[key] = changed
+            return 200, changed
+
     def _file(self, path: str) -> StoredFile | None:
         with self._lock:
             for stored in self.files.values():
                 if stored.file_path == path:
                     return stored
         return None
+
+
+def _keyboard_problem(markup: Any) -> str | None:
+    """Telegram's checks of an inline keyboard: each button has a text and callback data of
+    1-64 bytes (or a URL)."""
+    if not markup:
+        return None
+    if not isinstance(markup, dict) or not isinstance(markup.get("inline_keyboard"), list):
+        return "Bad Request: can't parse reply keyboard markup JSON object"
+    for row in markup["inline_keyboard"]:
+        for button in row if isinstance(row, list) else [None]:
+            if not isinstance(button, dict) or not str(button.get("text") or ""):
+                return "Bad Request: inline keyboard button text is empty"
+            data = button.get("callback_data")
+            if data is None and not button.get("url"):
+                return "Bad Request: inline keyboard button has no action"
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                return "Bad Request: BUTTON_DATA_INVALID"
+    return None
 
 
 def _decode_value(key: str, value: str) -> Any:

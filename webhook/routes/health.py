@@ -1,9 +1,12 @@
-"""``GET /healthz``: is the model loaded and consistent, how many labels, which version.
+"""``GET /healthz``: are the settings valid, is the model loaded and consistent, how many
+labels, which version, and can the store be reached.
 
 It loads the classifier when it is not loaded yet (about 0.2 s once per process, the cost the
 first real request would pay anyway), so "ok" means the model really can answer; a missing or
-inconsistent model gives 503 with the reason. Telegram configuration is reported as booleans
-only, never values.
+inconsistent model, or an invalid setting (named, e.g. ``BREEDBOT_THREADS: Input should be a
+valid integer``), gives 503 with the reason. Telegram configuration is reported as booleans
+only, never values. The store is pinged (one cheap read) and reported, but a store that is down
+does not make the app unhealthy: the bot answers without it (``bot.store.service``).
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from bot.store import StoreSettings, process_store
 from classifier import ClassifierError, get_classifier
-from webhook.config import WebSettings
+from webhook.config import WebSettings, settings_problems
 from webhook.deps import web_settings
 from webhook.telegram_app import runtime, token_problem
 
@@ -31,6 +35,12 @@ class TelegramHealth(BaseModel):
     application_ready: bool  # initialised in this process (after the first webhook call)
 
 
+class StoreHealth(BaseModel):
+    backend: str | None = None  # "sqlite", "dynamodb", "memory"
+    reachable: bool = False
+    error: str | None = None  # why not (no values, no credentials)
+
+
 class Health(BaseModel):
     status: Literal["ok", "error"]
     model_loaded: bool
@@ -40,7 +50,20 @@ class Health(BaseModel):
     model_version: str | None = None
     backbone: str | None = None
     error: str | None = None
+    settings_errors: list[str] = []  # "VARIABLE: reason", never the value
     telegram: TelegramHealth
+    store: StoreHealth = StoreHealth()
+
+
+async def store_health() -> StoreHealth:
+    from bot.config import BotSettings
+
+    try:
+        store = process_store(BotSettings().state_dir, StoreSettings())
+    except Exception as exc:  # noqa: BLE001 - invalid settings: reported in settings_errors
+        return StoreHealth(error=type(exc).__name__)
+    problem = await store.check()
+    return StoreHealth(backend=store.kind, reachable=problem is None, error=problem)
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
@@ -50,23 +73,34 @@ async def healthz(settings: Annotated[WebSettings, Depends(web_settings)]) -> JS
         secret_configured=settings.secret_problem() is None,
         application_ready=runtime.ready,
     )
+    problems = settings_problems()
+    store = await store_health() if not problems else StoreHealth()
     try:
         classifier = await run_in_threadpool(get_classifier)
     except ClassifierError as exc:
         logger.error("healthz: the model is not usable: %s", exc)
         health = Health(
-            status="error", model_loaded=False, labels=0, error=str(exc), telegram=telegram
+            status="error",
+            model_loaded=False,
+            labels=0,
+            error=str(exc),
+            settings_errors=problems,
+            telegram=telegram,
+            store=store,
         )
         return JSONResponse(health.model_dump(), status_code=503)
     card = classifier.card
     health = Health(
-        status="ok",
+        status="error" if problems else "ok",
         model_loaded=True,
         labels=len(classifier.breeds),
         other_dog_breeds=len(classifier.extra_breeds),
         model_name=card.name,
         model_version=card.version,
         backbone=card.backbone,
+        error="invalid settings: " + "; ".join(problems) if problems else None,
+        settings_errors=problems,
         telegram=telegram,
+        store=store,
     )
-    return JSONResponse(health.model_dump())
+    return JSONResponse(health.model_dump(), status_code=503 if problems else 200)
