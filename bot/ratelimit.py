@@ -52,9 +52,11 @@ def decide(
 ) -> tuple[RateDecision, RateState, float]:
     """(decision, the state to store, when the record may expire)."""
     state = state or RateState()
-    if now >= state.minute_start + MINUTE or now < state.minute_start:
+    # A window ends only when its time is up. A "now" before its start is another process's
+    # clock running a little behind (or a decision made a moment earlier): same window.
+    if now >= state.minute_start + MINUTE:
         state = replace(state, minute_start=now, minute_count=0)
-    if now >= state.day_start + DAY or now < state.day_start:
+    if now >= state.day_start + DAY:
         state = replace(state, day_start=now, day_count=0)
     expires_at = max(state.day_start + DAY, state.notified_until) + MINUTE
 

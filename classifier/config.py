@@ -51,16 +51,17 @@ class EnvSettings(BaseSettings):
 def variable_name(settings_cls: type[BaseSettings], field: str) -> str:
     """The environment variable that sets ``field`` of ``settings_cls``."""
     info = settings_cls.model_fields.get(field)
-    if info is not None:
-        alias = info.validation_alias
-        if isinstance(alias, AliasChoices):
-            first = next((c for c in alias.choices if isinstance(c, str)), None)
-            if first:
-                return first
-        elif isinstance(alias, str):
-            return alias
-        if info.alias:
-            return info.alias
+    if info is None:  # pydantic reported the alias it read: that is the variable
+        return field
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        first = next((c for c in alias.choices if isinstance(c, str)), None)
+        if first:
+            return first
+    elif isinstance(alias, str):
+        return alias
+    if info.alias:
+        return info.alias
     prefix = str(settings_cls.model_config.get("env_prefix") or "")
     return (prefix + field).upper()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.bot_api_double import BotApiDouble
+from tests.support.dynamodb_local import AWS_ENV, DynamoDBServer, dynamodb_server
 from tests.support.extras import missing_train_modules, train_extra_reason
 from tests.support.secret_watch import SecretWatch
 
@@ -56,6 +57,17 @@ def _no_secret_in_this_tests_logs(
     leaks = _secret_watch.end()
     if leaks:
         pytest.fail("a secret appeared in the log output:\n" + "\n".join(leaks), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def dynamodb() -> Iterator[DynamoDBServer]:
+    """A DynamoDB-compatible server (moto) on 127.0.0.1 for the whole session, with fake AWS
+    credentials in the environment so boto3 never looks for real ones."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in AWS_ENV.items():
+            env.setenv(name, value)
+        with dynamodb_server() as server:
+            yield server
 
 
 @pytest.fixture

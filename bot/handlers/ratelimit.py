@@ -21,10 +21,9 @@ async def admit_photo(message: Message, svc: Services) -> bool:
     limits = svc.limits
     if user is None or not limits.enabled or svc.is_admin(user.id):
         return True
-    now = time.time()
     decision = await svc.store.update_rate(
         svc.hasher.user_hash(user.id),
-        lambda state: decide(state, now, limits),
+        lambda state: decide(state, time.time(), limits),  # the clock read at each attempt
         default=RateDecision.allow(),  # the store is down: answer rather than refuse
     )
     if decision.allowed:
