@@ -60,3 +60,55 @@ def test_nothing_account_specific_or_secret_is_committed():
     for name, text in (("buildspec", BUILDSPEC), ("template", TEMPLATE), ("docker", DOCKERFILE)):
         assert not re.search(r"(?<!\d)\d{12}(?!\d)", text), f"an account id in {name}"
         assert not re.search(r"\d{6,}:[A-Za-z0-9_-]{30,}", text), f"a bot token in {name}"
+
+
+# ----- the store's table (issue 11)
+def _template() -> dict:
+    from cfnlint.decode import decode_str
+
+    template, problems = decode_str(TEMPLATE)
+    assert not problems, problems
+    return template
+
+
+def test_the_template_passes_cfn_lint():
+    """CloudFormation's own schema checks (cfn-lint, offline): resource types, property
+    names and values, references."""
+    from cfnlint.api import lint_file
+
+    assert [str(match) for match in lint_file(ROOT / "template.yaml")] == []
+
+
+def test_the_table_is_on_demand_with_ttl_and_point_in_time_recovery():
+    table = _template()["Resources"]["BreedBotTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table["DeletionPolicy"] == "Retain"  # feedback is training data
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    keys = {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]}
+    assert keys == {"pk": "HASH", "sk": "RANGE"}
+    from bot.store.dynamodb import PK, SK, TTL_ATTRIBUTE
+
+    assert (PK, SK, TTL_ATTRIBUTE) == ("pk", "sk", "expires_at")  # what the code writes
+
+
+def test_the_function_may_do_exactly_what_the_store_code_does_on_that_table_only():
+    """Least privilege: the policy's actions are the DynamoDB calls bot/store/dynamodb.py
+    makes (no table management, no wildcard), on the table's ARN alone."""
+    function = _template()["Resources"]["BreedBotFunction"]["Properties"]
+    [policy] = function["Policies"]
+    [statement] = policy["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == {"Fn::GetAtt": ["BreedBotTable", "Arn"]}
+    source = (ROOT / "bot" / "store" / "dynamodb.py").read_text()
+    calls = set(re.findall(r'_call\(\s*"(\w+)"', source)) | set(
+        re.findall(r"client\.(\w+)\(", source)
+    )
+    calls.discard("close")  # the HTTP connection pool, not an API call
+    used = {"dynamodb:" + "".join(part.title() for part in call.split("_")) for call in calls}
+    assert set(statement["Action"]) == used
+    variables = function["Environment"]["Variables"]
+    assert variables["BREEDBOT_STORE"] == {"Fn::Sub": "dynamodb://${BreedBotTable}"}
+    assert "{{resolve:secretsmanager:" in str(variables["BOT_USER_HASH_KEY"])
