@@ -6,12 +6,18 @@ both real processes, talking to the Bot API test double.
    of some of them (same update_id). The route processes each update inline (getFile, download,
    classification, sendMessage to the double) before answering, so a request's latency is the
    user's wait once Telegram delivered the update.
-2. Polling: ``python -m bot`` polls the double; POLLING_CHATS (50) chats send a photo at once.
+2. Two app processes (two "containers") sharing one store, a SQLite file and then DynamoDB (a
+   DynamoDB-compatible server on loopback): WEBHOOK_DELIVERIES concurrent deliveries spread
+   over both, and 20% of them delivered at the same moment to the other process too. A
+   delivery that finds its update in progress elsewhere gets 409 and is retried like Telegram
+   does (0.5 s later) until it gets 200.
+3. Polling: ``python -m bot`` polls the double; POLLING_CHATS (50) chats send a photo at once.
    Latency: the photo entering the double's queue -> the double receiving the answer.
+4. The store's own latency per photo update (``benchmarks.store_latency``).
 
-Checks: zero errors (every delivery 200, no apology, no retry or error in the logs), every photo
-answered exactly once. Prints p50/p95/max latency and the server process's peak memory (VmHWM).
-Figures: docs/operations.md.
+Checks: zero errors (every delivery ends in 200, no apology, no retry or error in the logs),
+every photo answered exactly once. Prints p50/p95/max latency and the server processes' peak
+memory (VmHWM). Figures: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +43,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.support import updates as u  # noqa: E402
+from tests.support.app_process import app_environment, app_processes  # noqa: E402
 from tests.support.bot_api_double import BotApiDouble  # noqa: E402
+from tests.support.dynamodb_local import AWS_ENV, dynamodb_server  # noqa: E402
 
 WEBHOOK_DELIVERIES = int(os.environ.get("LOADTEST_DELIVERIES", "200"))
 DUPLICATES = int(os.environ.get("LOADTEST_DUPLICATES", "20"))
+REDELIVERED_SHARE = 0.2  # of the deliveries to two processes, also sent to the other one
+RETRY_DELAY = 0.5  # seconds before a delivery answered non-2xx is sent again (as Telegram)
 POLLING_CHATS = int(os.environ.get("LOADTEST_CHATS", "50"))
 SECRET = "loadtest_secret-" + "L" * 24
 PHOTOS = sorted((ROOT / "tests" / "fixtures" / "photos").glob("*.jpg"))
@@ -183,16 +194,10 @@ async def webhook_load(tmp: Path) -> Report:
                 ]
                 deliveries = updates + updates[:DUPLICATES]  # Telegram re-sends some
 
-                async def deliver(update: dict) -> float:
-                    start = time.perf_counter()
-                    response = await client.post(url, json=update, headers=headers)
-                    elapsed = time.perf_counter() - start
-                    if response.status_code != 200:
-                        errors.append(f"HTTP {response.status_code}: {response.text[:100]}")
-                    return elapsed
-
                 begin = time.perf_counter()
-                latencies = await asyncio.gather(*(deliver(d) for d in deliveries))
+                latencies = await asyncio.gather(
+                    *(deliver(client, url, d, headers, errors, Counter()) for d in deliveries)
+                )
                 wall = time.perf_counter() - begin
             check_answers(api, updates, errors)
             peak = peak_rss_mb(server.pid)
@@ -201,6 +206,81 @@ async def webhook_load(tmp: Path) -> Report:
         read_log(log_path, errors)
     return Report(
         f"webhook (uvicorn, {WEBHOOK_DELIVERIES} concurrent photos + {DUPLICATES} re-deliveries)",
+        list(latencies[:WEBHOOK_DELIVERIES]),
+        peak,
+        errors,
+        wall,
+    )
+
+
+async def deliver(
+    client, url: str, update: dict, headers: dict, errors: list[str], statuses: Counter
+) -> float:
+    """One Telegram delivery: POST, and again after RETRY_DELAY while the answer is not 2xx
+    (409: the update is in progress elsewhere). Returns the time to the final 2xx."""
+    start = time.perf_counter()
+    for _ in range(60):
+        response = await client.post(url, json=update, headers=headers)
+        statuses[response.status_code] += 1
+        if response.is_success:
+            return time.perf_counter() - start
+        if response.status_code != 409:
+            errors.append(f"HTTP {response.status_code}: {response.text[:100]}")
+            return time.perf_counter() - start
+        await asyncio.sleep(RETRY_DELAY)
+    errors.append(f"update {update['update_id']} still in progress after 60 tries")
+    return time.perf_counter() - start
+
+
+async def shared_store_load(tmp: Path, label: str, store_env: dict[str, str]) -> Report:
+    """Two app processes, one store; 20% of the updates delivered to both at once."""
+    import httpx
+
+    errors: list[str] = []
+    statuses: Counter = Counter()
+    run_dir = tmp / f"shared-{label.split()[0].lower()}"
+    run_dir.mkdir()
+    with BotApiDouble() as api:
+        photos = load_photos(api)
+        env = app_environment(
+            **{k: v for k, v in environment(api, str(run_dir / "state")).items()
+               if k.startswith(("TELEGRAM_", "BOT_"))},
+            **store_env,
+        )  # fmt: skip
+        with app_processes(2, env, run_dir) as apps:
+            urls = [f"{app.url}/telegram/webhook" for app in apps]
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            limits = httpx.Limits(max_connections=2 * WEBHOOK_DELIVERIES + 10)
+            async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+                for n, url in enumerate(urls):  # warm containers: Application and model ready
+                    warm = photo_update(n + 1, 999_990 + n, photos[0])
+                    if (await client.post(url, json=warm, headers=headers)).status_code != 200:
+                        raise RuntimeError(f"warm-up failed; see {run_dir}")
+                api.reset()
+                photos = load_photos(api)
+                ids = itertools.count(30_000)
+                updates = [
+                    photo_update(next(ids), 300_000 + i, photos[i % len(photos)])
+                    for i in range(WEBHOOK_DELIVERIES)
+                ]
+                every = round(1 / REDELIVERED_SHARE)
+                jobs = [(urls[i % 2], update) for i, update in enumerate(updates)]
+                again = [(urls[(i + 1) % 2], u_) for i, u_ in enumerate(updates) if i % every == 0]
+                begin = time.perf_counter()
+                latencies = await asyncio.gather(
+                    *(deliver(client, url, up, headers, errors, statuses) for url, up in jobs),
+                    *(deliver(client, url, up, headers, errors, statuses) for url, up in again),
+                )
+                wall = time.perf_counter() - begin
+            check_answers(api, updates, errors)
+            peak = max(peak_rss_mb(app.process.pid) for app in apps)
+            logs = [app.log_path for app in apps]
+        for log in logs:
+            read_log(log, errors)
+    busy = statuses[409]
+    return Report(
+        f"two processes, one {label} store ({WEBHOOK_DELIVERIES} photos, {len(again)} also "
+        f"sent to the other process at once; {busy} answered 409 then retried)",
         list(latencies[:WEBHOOK_DELIVERIES]),
         peak,
         errors,
@@ -239,8 +319,25 @@ async def polling_load(tmp: Path) -> Report:
 
 
 async def main() -> int:
+    from benchmarks import store_latency
+
     with tempfile.TemporaryDirectory(prefix="breedbot-load-") as tmp:
-        reports = [await webhook_load(Path(tmp)), await polling_load(Path(tmp))]
+        reports = [await webhook_load(Path(tmp))]
+        sqlite_url = f"sqlite:///{Path(tmp) / 'shared.sqlite3'}"
+        reports.append(await shared_store_load(Path(tmp), "SQLite", {"BREEDBOT_STORE": sqlite_url}))
+        os.environ.update(AWS_ENV)
+        with dynamodb_server() as server:
+            # moto is one Python process serving one request at a time: under 400 concurrent
+            # deliveries its answers take seconds (DynamoDB's take milliseconds), so the
+            # store's timeout is raised here, or the bot would rightly go on without it.
+            store = {
+                **AWS_ENV,
+                "BREEDBOT_STORE": server.store_url(server.create_table()),
+                "BREEDBOT_STORE_TIMEOUT_SECONDS": "30",
+            }
+            reports.append(await shared_store_load(Path(tmp), "DynamoDB (moto)", store))
+        reports.append(await polling_load(Path(tmp)))
+    store_lines = await asyncio.to_thread(store_latency.main)
     print(f"Load test on loopback, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     failed = False
     for report in reports:
@@ -248,6 +345,8 @@ async def main() -> int:
         for error in report.errors[:20]:
             print(f"  ERROR {error}")
         failed |= bool(report.errors)
+    for line in store_lines:
+        print(line)
     print("FAILED" if failed else "OK: zero errors, every photo answered exactly once")
     return 1 if failed else 0
 

@@ -117,6 +117,7 @@ def _store_down_environment(endpoint: str) -> dict[str, str]:
         **AWS_ENV,
         "BREEDBOT_STORE": f"dynamodb://breedbot-down?region=eu-west-1&endpoint={endpoint}",
         "BREEDBOT_STORE_TIMEOUT_SECONDS": "0.5",
+        "BOT_USER_HASH_KEY": "user-hash-key-for-tests_0123456789",  # watched in every log line
     }
 
 

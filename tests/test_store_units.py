@@ -313,3 +313,18 @@ def test_every_settings_class_reads_the_env_file(monkeypatch, tmp_path) -> None:
     assert ClassifierSettings.from_env().threads == 2
     monkeypatch.setenv("BREEDBOT_ENV_FILE", "")  # no file at all
     assert BotSettings().rate_limit_per_day == 200
+
+
+def test_every_variable_is_documented_in_env_example() -> None:
+    from pathlib import Path
+
+    from bot.config import BotSettings
+    from classifier.config import ENV_FILE_VARIABLE, _ClassifierEnv, variable_name
+    from webhook.config import WebSettings
+
+    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    names = {ENV_FILE_VARIABLE}
+    for settings_cls in (BotSettings, StoreSettings, WebSettings, _ClassifierEnv):
+        names |= {variable_name(settings_cls, field) for field in settings_cls.model_fields}
+    missing = sorted(name for name in names if name not in example)
+    assert missing == []

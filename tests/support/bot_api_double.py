@@ -24,6 +24,7 @@ import contextlib
 import itertools
 import json
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -42,6 +43,11 @@ DROPPED = -1  # RecordedRequest.status of a call whose connection drop_next clos
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 1024  # load tests open hundreds of connections at once
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client closed its keep-alive connection (a process stopping): normal
+        super().handle_error(request, client_address)
 
 
 @dataclass

@@ -5,8 +5,9 @@ so every record any library creates passes through it) and checks it after every
 looks for:
 
 - anything shaped like a bot token (``bot.logs.TOKEN_PATTERN``) and the secret half of one;
-- the values of ``TELEGRAM_BOT_TOKEN`` and ``TELEGRAM_WEBHOOK_SECRET`` in the environment at
-  the moment the record is emitted (tests set them with ``monkeypatch``);
+- the values of ``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_WEBHOOK_SECRET`` and ``BOT_USER_HASH_KEY``
+  in the environment at the moment the record is emitted (tests set them with
+  ``monkeypatch``);
 - the Bot API double's default token, and whatever a test passes to ``watch()``.
 
 The record is checked as a handler would print it: message, arguments, traceback, stack.
@@ -22,7 +23,7 @@ from bot.logs import TOKEN_PATTERN
 from tests.support.bot_api_double import DEFAULT_TOKEN
 
 MIN_SECRET_LENGTH = 8  # shorter values ("x", "") would match innocent text
-ENV_SECRETS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
+ENV_SECRETS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "BOT_USER_HASH_KEY")
 
 
 def secret_variants(value: str) -> set[str]:
