@@ -78,7 +78,11 @@ def _photo_update(api, update_id: int) -> dict:
     sizes, files = U.photo_sizes(PHOTO.read_bytes(), f"bench{update_id}")
     for file_id, data in files.items():
         api.add_file(file_id, data)
-    return {"update_id": update_id, **U.update(U.photo_message(sizes))}
+    # One user per photo, as in real traffic (one user's 65 photos would hit the rate limit).
+    user_id = update_id % 1_000_000_000
+    user = {"id": user_id, "is_bot": False, "first_name": "Bench"}
+    chat = {"id": user_id, "type": "private", "first_name": "Bench"}
+    return {"update_id": update_id, **U.update(U.photo_message(sizes, user=user, chat=chat))}
 
 
 def _wait_reply(api, count: int, timeout: float = 30.0) -> float:
@@ -167,6 +171,7 @@ def main() -> None:
             TELEGRAM_BOT_TOKEN=api.token,
             TELEGRAM_API_BASE_URL=api.base_url,
             TELEGRAM_WEBHOOK_SECRET=SECRET,
+            BOT_STATE_DIR=workdir,  # a fresh store (SQLite) unless BREEDBOT_STORE says otherwise
         )
         import logging
 

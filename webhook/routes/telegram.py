@@ -94,7 +94,10 @@ def _secret_matches(given: str | None, expected: str) -> bool:
         409: {"description": "This update is being handled by another request; retry later."},
         413: {"description": "The body is larger than WEBHOOK_MAX_BODY_BYTES."},
         422: {"description": "JSON, but not a Telegram Update."},
-        503: {"description": "Not configured (secret or token missing) or Bot API unreachable."},
+        503: {
+            "description": "Not configured (secret or token missing, a setting invalid), "
+            "or the Bot API is unreachable."
+        },
     },
 )
 async def telegram_webhook(
