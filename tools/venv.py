@@ -165,11 +165,11 @@ def build(venv: Path, python: str, sets: Sequence[str], torch_index: str) -> Non
     pip = [str(py), "-m", "pip", "install", "--quiet"]
     if "train" in sets:
         install_torch(pip, torch_requirement(), torch_index)
-    log("installing requirements.txt (the runtime set)")
-    run([*pip, "-r", "requirements.txt"])
     extras = ",".join(sorted(sets))
-    log(f"installing the project, editable, with [{extras}]")
-    run([*pip, "-e", f".[{extras}]"])
+    # One resolver run for the exact runtime pins and the extras: torch's own dependencies
+    # (installed --no-deps above) come with them.
+    log(f"installing requirements.txt (the runtime set) and the project, editable, [{extras}]")
+    run([*pip, "-r", "requirements.txt", "-e", f".[{extras}]"])
 
 
 def ensure(venv: Path, python: str, *, train: bool, torch_index: str) -> None:
