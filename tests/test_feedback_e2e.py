@@ -79,6 +79,12 @@ def button_texts(api: BotApiDouble, sent: dict) -> list[str]:
     return [b["text"] for b in api.buttons(sent["chat"]["id"], sent["message_id"])]
 
 
+async def buttons_after_edit(api: BotApiDouble, sent: dict, before: list[str]) -> list[str]:
+    """The buttons once the bot has edited them (it answers the press first, then edits)."""
+    await api.until(lambda: button_texts(api, sent) != before)
+    return button_texts(api, sent)
+
+
 async def test_right_wrong_correction_stale_forged_forget_and_stats(
     bot_api, bot_settings, photo, tmp_path
 ) -> None:
@@ -99,14 +105,14 @@ async def test_right_wrong_correction_stale_forged_forget_and_stats(
 
     # 👎 Wrong -> the other top guesses, "Other breed", "Mixed / domestic".
     assert "Which one" in await press(bot_api, beagle, "👎 Wrong", user=u.USER)
-    choices = button_texts(bot_api, beagle)
+    choices = await buttons_after_edit(bot_api, beagle, ["👍 Right", "👎 Wrong"])
     assert choices[-2:] == ["Other breed", "Mixed / domestic"] and len(choices) >= 3
     [record] = [r for r in stored(settings.state_dir) if r.verdict]
     assert record.verdict == "wrong" and record.correction is None
     guess = choices[0]
     assert guess == record.guesses[1].name  # the runner-up comes first
     assert guess in await press(bot_api, beagle, guess, user=u.USER)
-    assert button_texts(bot_api, beagle) == []  # the buttons are gone
+    assert await buttons_after_edit(bot_api, beagle, choices) == []  # the buttons are gone
 
     # What is kept: hashed user, chat type, the photo's file_unique_id, model, answer, time.
     [record] = [r for r in stored(settings.state_dir) if r.verdict]
@@ -139,7 +145,7 @@ async def test_right_wrong_correction_stale_forged_forget_and_stats(
     # 👍 on the other answer.
     siamese = answer_to(bot_api, second)
     assert "right" in await press(bot_api, siamese, "👍 Right", user=u.USER)
-    assert button_texts(bot_api, siamese) == []
+    assert await buttons_after_edit(bot_api, siamese, ["👍 Right", "👎 Wrong"]) == []
 
     # /stats: admins only.
     bot_api.push_update(command("/stats"))
