@@ -272,3 +272,27 @@ async def test_the_daily_limit_says_hours(bot_api, bot_settings, photo) -> None:
     assert len(texts) == 3
     [limit] = [text for text in texts if "a lot of photos" in text]
     assert "2 photos a day" in limit and "24 hours" in limit
+
+
+async def test_a_press_on_a_message_too_old_to_edit_is_answered_and_nothing_breaks(
+    bot_api, bot_settings, photo
+) -> None:
+    """Telegram sends an InaccessibleMessage (date 0) for a message older than 48 hours."""
+    bot = await start_polling_bot(bot_settings)
+    update = photo_update(bot_api, photo("dog_beagle"), "old")
+    bot_api.push_update(update)
+    await bot_api.wait_for_messages(1)
+    sent = answer_to(bot_api, update)
+    press = bot_api.press(sent["chat"]["id"], sent["message_id"], "👍 Right", user=u.USER)
+    press["callback_query"]["message"] = {
+        "chat": sent["chat"],
+        "message_id": sent["message_id"],
+        "date": 0,
+    }
+    bot_api.push_update(press)
+    await bot_api.until(lambda: len(bot_api.callback_answers()) == 1)
+    await asyncio.sleep(0.3)
+    await bot.stop()
+    assert "right" in bot_api.callback_answers()[0]["text"]
+    assert len(bot_api.sent_messages) == 1  # no apology
+    assert not bot_api.calls("editMessageReplyMarkup")

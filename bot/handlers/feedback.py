@@ -65,8 +65,10 @@ async def _set_buttons(
     query: CallbackQuery, markup: InlineKeyboardMarkup | None, svc: Services
 ) -> None:
     """Replace (or with None remove) the buttons under the answer."""
-    if query.message is None and query.inline_message_id is None:
-        return
+    if query.inline_message_id is None and (
+        query.message is None or not query.message.is_accessible
+    ):
+        return  # no message, or one too old to edit (Telegram sends it with date 0)
     try:
         await call_with_retries(
             "editMessageReplyMarkup",
