@@ -328,3 +328,14 @@ def test_every_variable_is_documented_in_env_example() -> None:
         names |= {variable_name(settings_cls, field) for field in settings_cls.model_fields}
     missing = sorted(name for name in names if name not in example)
     assert missing == []
+
+
+def test_about_says_what_is_kept() -> None:
+    from bot import replies
+
+    privacy = feedback_replies.kept_data_text(7, 365)
+    text = replies.about_text(
+        name="m", version="2", backbone="b", metrics=None, breed_count=3, privacy=privacy
+    )
+    for words in ("not stored", "hash of your user id", "7 days", "365 days", "/forget"):
+        assert words in text
