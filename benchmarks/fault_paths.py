@@ -36,20 +36,26 @@ async def one(scenario) -> Result:
     from bot.application import build_application
     from bot.config import BotSettings
     from bot.polling import run_polling
+    from bot.store import StoreLocation, open_store
 
     with BotApiDouble() as api:
         settings = BotSettings(
             token=api.token, api_base_url=api.base_url, state_dir="", _env_file=None
         )
         timing = Timing.of(settings)
+        # A fresh in-memory store per scenario: each double starts its update ids (and its
+        # user) afresh, so the process's shared store would take them for re-deliveries.
+        store = open_store(StoreLocation("memory"))
+        app = build_application(settings, store=store)
         stop, ready = asyncio.Event(), asyncio.Event()
-        task = asyncio.create_task(run_polling(build_application(settings), stop, ready=ready))
+        task = asyncio.create_task(run_polling(app, stop, ready=ready))
         await asyncio.wait_for(ready.wait(), 30)
         try:
             result = await run_scenario(api, scenario, timing, PHOTO.read_bytes(), within=120)
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)
+            store.close()
         check(result, timing)
         return result
 
