@@ -49,12 +49,12 @@ t0 = time.perf_counter()
 import numpy as np, keras, tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads(int(sys.argv[2]))
 from classifier.decode import decode_image
-from classifier.preprocess import to_model_input
+from classifier.preprocess import short_side_for, to_model_input
 model = keras.models.load_model(sys.argv[4])
 size = model.input_shape[1]
 data = open(sys.argv[1], "rb").read()
 def classify():
-    x = to_model_input(decode_image(data, min_side=round(size * 256 / 224)), size)
+    x = to_model_input(decode_image(data, min_side=short_side_for(size)), size)
     return model.predict(x[None].astype("float32"), verbose=0)
 classify()
 cold = time.perf_counter() - t0

@@ -1,8 +1,10 @@
-"""The breed labels the model outputs, read from ``unique_labels.csv``.
+"""The labels the model answers, read from ``unique_labels.csv``, in the breed head's order.
 
-Two sources share the file: the 37 Oxford-IIIT Pet breeds of the trained breed head (first, in
-the head's output order), then the dog breeds that only the ImageNet head knows (German
-shepherd, Labrador retriever, poodles...), each with its ImageNet class index.
+Every label was trained on labelled photos: the 37 Oxford-IIIT Pet breeds, 96 more dog breeds
+(Stanford Dogs), and two outcomes that are not breeds (``pedigree`` = ``no``): a domestic cat
+of no particular breed and a mixed-breed dog, trained on ordinary shelter photos. Most cats
+people photograph are domestic cats and most shelter dogs are mixes, so these two are answers
+in their own right, not failures.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from pathlib import Path
 
 from classifier.errors import ModelIntegrityError
 
-HEAD_SOURCE = "oxford-iiit-pet"
-IMAGENET_SOURCE = "imagenet"
+DOMESTIC_CAT = "domestic_cat"
+MIXED_BREED_DOG = "mixed_breed_dog"
+NON_PEDIGREE = (DOMESTIC_CAT, MIXED_BREED_DOG)
+SOURCES = ("oxford-iiit-pet", "stanford-dogs", "kaggle-dogs-vs-cats")
+COLUMNS = ("label", "display_name", "species", "source", "imagenet_index", "pedigree")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,37 +29,40 @@ class Breed:
     label: str
     display_name: str
     species: str  # "cat" or "dog"
-    source: str = HEAD_SOURCE
+    source: str = SOURCES[0]  # the labelled photos it was trained on
     imagenet_index: int | None = None  # the matching ImageNet-1k class, when there is one
+    pedigree: bool = True  # False for the domestic cat / mixed-breed dog outcomes
 
 
 def load_labels(path: Path) -> tuple[Breed, ...]:
-    """Read the label file: every label, the breed head's first and in its output order."""
+    """Read the label file: every label, in the breed head's output order."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            columns = tuple(reader.fieldnames or ())
     except OSError as exc:
         raise ModelIntegrityError(f"cannot read labels file {path}: {exc}") from exc
+    if columns != COLUMNS:
+        raise ModelIntegrityError(f"{path} must have the columns {', '.join(COLUMNS)}")
     breeds = []
     for row in rows:
-        species = (row.get("species") or "").strip()
-        label = (row.get("label") or "").strip()
-        source = (row.get("source") or HEAD_SOURCE).strip()
-        index = (row.get("imagenet_index") or "").strip()
-        known_source = source in {HEAD_SOURCE, IMAGENET_SOURCE}
-        if not label or species not in {"cat", "dog"} or not known_source:
+        label, species = row["label"].strip(), row["species"].strip()
+        source, index = row["source"].strip(), row["imagenet_index"].strip()
+        pedigree = row["pedigree"].strip()
+        if (
+            not label
+            or species not in {"cat", "dog"}
+            or source not in SOURCES
+            or pedigree not in {"yes", "no"}
+            or (index and not index.isdigit())
+            or (pedigree == "no") != (label in NON_PEDIGREE)
+        ):
             raise ModelIntegrityError(f"bad row in {path}: {row}")
-        if source == IMAGENET_SOURCE and not index.isdigit():
-            raise ModelIntegrityError(f"ImageNet breed without a class index in {path}: {row}")
-        display = (row.get("display_name") or label).strip()
-        breeds.append(Breed(label, display, species, source, int(index) if index else None))
+        display = row["display_name"].strip() or label
+        breeds.append(
+            Breed(label, display, species, source, int(index) if index else None, pedigree == "yes")
+        )
     if len({b.label for b in breeds}) != len(breeds):
         raise ModelIntegrityError(f"duplicate labels in {path}")
     return tuple(breeds)
-
-
-def split_sources(breeds: tuple[Breed, ...]) -> tuple[tuple[Breed, ...], tuple[Breed, ...]]:
-    """(the breed head's labels, the ImageNet-only dog breeds)."""
-    head = tuple(b for b in breeds if b.source == HEAD_SOURCE)
-    extra = tuple(b for b in breeds if b.source == IMAGENET_SOURCE)
-    return head, extra

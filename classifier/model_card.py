@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from classifier.errors import ModelIntegrityError
-from classifier.labels import Breed, load_labels, split_sources
+from classifier.labels import Breed, load_labels
 
 CARD_FILE = "model_card.json"
 
@@ -34,8 +34,6 @@ class ModelCard:
     tflite_path: Path
     head_path: Path
     breeds: tuple[Breed, ...]  # the breed head's outputs, in order
-    extra_breeds: tuple[Breed, ...]  # dog breeds only the ImageNet head knows
-    other_dog_threshold: float | None  # None: the card does not enable them
     pet_threshold: float
     confident_threshold: float
     flip_tta: bool
@@ -51,20 +49,13 @@ def load_card(model_dir: Path, labels_path: Path, *, verify_checksums: bool = Tr
     except (OSError, ValueError) as exc:
         raise ModelIntegrityError(f"cannot read model card {card_path}: {exc}") from exc
 
-    breeds, extra = split_sources(load_labels(labels_path))
-    card_labels = [entry["label"] for entry in raw.get("labels", [])]
-    if card_labels != [b.label for b in breeds]:
+    breeds = load_labels(labels_path)
+    card_labels = [(e.get("label"), e.get("pedigree", True)) for e in raw.get("labels", [])]
+    if card_labels != [(b.label, b.pedigree) for b in breeds]:
         raise ModelIntegrityError(
             f"labels in {labels_path} do not match the model card ({len(breeds)} vs "
-            f"{len(card_labels)} labels, or a different order)"
+            f"{len(card_labels)} labels, or a different order or pedigree)"
         )
-    other_dogs = raw.get("other_dog_breeds")
-    if other_dogs is not None:
-        card_extra = [(e["label"], e["imagenet_index"]) for e in other_dogs.get("labels", [])]
-        if card_extra != [(b.label, b.imagenet_index) for b in extra]:
-            raise ModelIntegrityError(
-                f"ImageNet dog breeds in {labels_path} do not match the model card's labels"
-            )
 
     files: dict[str, dict[str, Any]] = raw.get("files", {})
     for role in ("tflite", "head"):
@@ -89,10 +80,8 @@ def load_card(model_dir: Path, labels_path: Path, *, verify_checksums: bool = Tr
             tflite_path=paths["tflite"],
             head_path=paths["head"],
             breeds=breeds,
-            extra_breeds=extra if other_dogs is not None else (),
-            other_dog_threshold=float(other_dogs["threshold"]) if other_dogs else None,
             pet_threshold=float(raw["pet_gate"]["threshold"]),
-            confident_threshold=float(raw.get("confident_threshold", 0.5)),
+            confident_threshold=float(raw["confident_threshold"]),
             flip_tta=bool(raw.get("flip_tta", False)),
             metrics=raw.get("metrics", {}),
             raw=raw,

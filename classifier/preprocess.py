@@ -12,11 +12,21 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+# The crop's share of the resized photo: "resize the short side to input*256/224, crop input".
+CROP_FRACTION = 224 / 256
+# Pixel scale the network expects, applied by its own first layer: (x - 127) / 128.
+PIXEL_OFFSET, PIXEL_SCALE = 127.0, 128.0
+
+
+def short_side_for(input_size: int) -> int:
+    """The short side a photo is resized to before the centre crop (decode at least this)."""
+    return round(input_size / CROP_FRACTION)
+
 
 def centre_box(width: int, height: int, input_size: int) -> tuple[float, float, float, float]:
     """The centre square, in source pixels, that "resize the short side to input*256/224, then
     crop input_size" keeps."""
-    side = input_size * min(width, height) / round(input_size * 256 / 224)
+    side = input_size * min(width, height) / short_side_for(input_size)
     left, top = (width - side) / 2, (height - side) / 2
     return left, top, left + side, top + side
 

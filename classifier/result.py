@@ -14,6 +14,7 @@ class BreedGuess:
     display_name: str
     species: Species
     confidence: float  # calibrated probability
+    pedigree: bool = True  # False for "domestic cat" / "mixed-breed dog"
 
     def to_dict(self) -> dict[str, Any]:
         return {"breed": self.breed, "confidence": round(self.confidence, 4)}
@@ -21,7 +22,11 @@ class BreedGuess:
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """``is_pet`` False means "no cat or dog here": then breed and species are None."""
+    """``is_pet`` False means "no cat or dog here": then breed and species are None.
+
+    ``breed`` may be a non-pedigree outcome (``domestic_cat``, ``mixed_breed_dog``); then
+    ``look_alikes`` are the pedigree breeds it resembles most.
+    """
 
     is_pet: bool
     species: Species | None
@@ -30,7 +35,13 @@ class Prediction:
     confidence: float  # probability of the answer given (the breed, or "no pet")
     top: tuple[BreedGuess, ...] = field(default_factory=tuple)
     pet_score: float = 0.0  # ImageNet probability mass on dog and domestic-cat classes
-    confident: bool = False  # the top breed clears the model card's confidence threshold
+    confident: bool = False  # the model states the answer as sure (model card's threshold)
+    pedigree: bool = True  # False when the answer is "domestic cat" / "mixed-breed dog"
+
+    @property
+    def look_alikes(self) -> tuple[BreedGuess, ...]:
+        """The pedigree breeds among the top guesses, the answer itself excluded."""
+        return tuple(g for g in self.top[1:] if g.pedigree)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the CLI contract (plus nothing the contract forbids)."""
@@ -39,5 +50,6 @@ class Prediction:
             "species": self.species,
             "breed": self.breed,
             "confidence": round(self.confidence, 4),
+            "confident": self.confident,
             "top": [guess.to_dict() for guess in self.top],
         }

@@ -1,7 +1,10 @@
 """LiteRT runtime: a small pool of interpreters over one ``.tflite`` file, safe for threads.
 
 A LiteRT interpreter is not thread-safe, so each call borrows one from a pool (size 1 behaves
-like a lock). The model outputs pooled backbone features and the ImageNet logits.
+like a lock). The model outputs pooled backbone features, the ImageNet logits and (models from
+2.1 on) the feature map before pooling. LiteRT is imported when a backbone is built, so the
+rest of ``classifier`` (preprocessing, head maths, labels, gate) imports without it: training
+code on a GPU machine uses those same definitions.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
 from classifier.errors import ModelIntegrityError
 
@@ -25,6 +27,7 @@ IMAGENET_CLASSES = 1000
 class BackboneOutput:
     features: np.ndarray  # (batch, D) float32
     imagenet_logits: np.ndarray  # (batch, 1000) float32
+    feature_map: np.ndarray | None = None  # (batch, h, w, D) float32: features before pooling
 
 
 class LiteRTBackbone:
@@ -33,26 +36,38 @@ class LiteRTBackbone:
     def __init__(self, model_path: Path, *, num_threads: int = 1, pool_size: int = 1) -> None:
         self._model_content = model_path.read_bytes()
         self._num_threads = num_threads
-        self._pool: queue.Queue[Interpreter] = queue.Queue()
+        self._pool: queue.Queue = queue.Queue()
         first = self._new_interpreter()
         details = first.get_input_details()[0]
         self.input_size = int(details["shape"][1])
         self.input_dtype = details["dtype"]
+        self.has_feature_map = any(len(o["shape"]) == 4 for o in first.get_output_details())
         self._pool.put(first)
         for _ in range(max(0, pool_size - 1)):
             self._pool.put(self._new_interpreter())
 
-    def _new_interpreter(self) -> Interpreter:
+    def _new_interpreter(self):
+        from ai_edge_litert.interpreter import Interpreter
+
         interpreter = Interpreter(model_content=self._model_content, num_threads=self._num_threads)
         interpreter.allocate_tensors()
         outputs = interpreter.get_output_details()
-        dims = sorted(int(o["shape"][-1]) for o in outputs)
-        if len(outputs) != 2 or IMAGENET_CLASSES not in dims or dims[0] < FEATURE_DIM_MIN:
-            raise ModelIntegrityError(f"unexpected model outputs {dims}; want features and 1000")
+        pooled = sorted(int(o["shape"][-1]) for o in outputs if len(o["shape"]) == 2)
+        maps = [o for o in outputs if len(o["shape"]) == 4]
+        if (
+            len(pooled) != 2
+            or len(maps) > 1
+            or IMAGENET_CLASSES not in pooled
+            or pooled[0] < FEATURE_DIM_MIN
+        ):
+            shapes = [tuple(int(d) for d in o["shape"]) for o in outputs]
+            raise ModelIntegrityError(
+                f"unexpected model outputs {shapes}; want features, 1000 logits, [feature map]"
+            )
         return interpreter
 
     @contextmanager
-    def _borrow(self) -> Iterator[Interpreter]:
+    def _borrow(self) -> Iterator:
         interpreter = self._pool.get()
         try:
             yield interpreter
@@ -60,7 +75,8 @@ class LiteRTBackbone:
             self._pool.put(interpreter)
 
     def run(self, batch: np.ndarray) -> BackboneOutput:
-        """``batch``: (n, size, size, 3) uint8 pixels."""
+        """``batch``: (n, height, width, 3) uint8 pixels: (n, size, size, 3) for a breed, any
+        height and width for a look at a whole frame (the network is fully convolutional)."""
         with self._borrow() as interpreter:
             input_detail = interpreter.get_input_details()[0]
             if tuple(input_detail["shape"]) != batch.shape:
@@ -69,15 +85,21 @@ class LiteRTBackbone:
                 input_detail = interpreter.get_input_details()[0]
             interpreter.set_tensor(input_detail["index"], batch.astype(input_detail["dtype"]))
             interpreter.invoke()
-            features = logits = None
+            features = logits = feature_map = None
             for detail in interpreter.get_output_details():
                 value = interpreter.get_tensor(detail["index"]).astype(np.float32)
                 if detail["dtype"] != np.float32 and detail["quantization"][0]:
                     scale, zero_point = detail["quantization"]
                     value = (value - zero_point) * scale
-                if value.shape[-1] == IMAGENET_CLASSES:
+                if value.ndim == 4:
+                    feature_map = value
+                elif value.shape[-1] == IMAGENET_CLASSES:
                     logits = value
                 else:
                     features = value
         assert features is not None and logits is not None
-        return BackboneOutput(features=features.reshape(len(batch), -1), imagenet_logits=logits)
+        return BackboneOutput(
+            features=features.reshape(len(batch), -1),
+            imagenet_logits=logits,
+            feature_map=feature_map,
+        )

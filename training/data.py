@@ -1,13 +1,24 @@
-"""The labelled photos in ../shared/data, a seeded stratified split, and the training views.
+"""The labelled photos the model is trained on, a seeded stratified split, and training views.
 
-Most Oxford photos here were squashed to 384x384 squares. Real photos are not, so every
-squashed training photo is also seen "unsquashed" to 4:3 and 3:4 (one of which is close to the
-original), and every view is also flipped. Accuracy on `original` photos is reported apart.
+Four groups, each in its own folder under the data directory (docs/data.md says where each
+comes from and how to lay it out):
+
+- ``oxford-pets``: the 37 Oxford-IIIT Pet breeds, as in ../shared/data (``manifest.csv``) or as
+  the official download (``images/`` + ``annotations/trainval.txt``);
+- ``dogs-extra``: 96 more dog breeds (Stanford Dogs), ``manifest.csv``;
+- ``pets-generic``: ordinary cats and dogs without a breed (Kaggle Dogs vs Cats), ``manifest.csv``:
+  the training photos of the ``domestic_cat`` and ``mixed_breed_dog`` outcomes;
+- ``nonpet``: photos without a cat or dog, ``manifest.csv``: for the "no cat or dog" gate.
+
+Many of these copies were squashed to squares. Real photos are not, so every squashed training
+photo is also seen "unsquashed" to 4:3 and 3:4 (one of which is close to the original).
+Accuracy on ``original`` photos is reported apart.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,10 +26,89 @@ from pathlib import Path
 
 from PIL import Image
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-FIXTURE_ATTRIBUTION = (
-    Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "photos" / "ATTRIBUTION.md"
+from classifier.labels import DOMESTIC_CAT, MIXED_BREED_DOG
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
+DATA_ENV = "BREEDBOT_DATA"
+FIXTURE_ATTRIBUTION = ROOT / "tests" / "fixtures" / "photos" / "ATTRIBUTION.md"
+
+OXFORD, DOGS_EXTRA, GENERIC, NONPET = "oxford-pets", "dogs-extra", "pets-generic", "nonpet"
+PET_GROUPS = (OXFORD, DOGS_EXTRA, GENERIC)
+SQUASHED = "squashed_square"
+HOLDOUT = 0.2  # share of each group's photos held out (never trained on)
+
+# Stanford Dogs folder names whose label in unique_labels.csv reads differently.
+STANFORD_LABELS = {
+    "airedale": "airedale_terrier",
+    "appenzeller": "appenzeller_sennenhund",
+    "blenheim_spaniel": "cavalier_king_charles_spaniel",
+    "bluetick": "bluetick_coonhound",
+    "boston_bull": "boston_terrier",
+    "brabancon_griffon": "brussels_griffon",
+    "brittany_spaniel": "brittany",
+    "bull_mastiff": "bullmastiff",
+    "cairn": "cairn_terrier",
+    "cardigan": "cardigan_welsh_corgi",
+    "chow": "chow_chow",
+    "cocker_spaniel": "american_cocker_spaniel",
+    "clumber": "clumber_spaniel",
+    "doberman": "dobermann",
+    "dandie_dinmont": "dandie_dinmont_terrier",
+    "english_springer": "english_springer_spaniel",
+    "entlebucher": "entlebucher_mountain_dog",
+    "groenendael": "belgian_shepherd_groenendael",
+    "kelpie": "australian_kelpie",
+    "lhasa": "lhasa_apso",
+    "malamute": "alaskan_malamute",
+    "malinois": "belgian_malinois",
+    "maltese_dog": "maltese",
+    "mexican_hairless": "mexican_hairless_dog",
+    "pekinese": "pekingese",
+    "pembroke": "pembroke_welsh_corgi",
+    "redbone": "redbone_coonhound",
+    "walker_hound": "treeing_walker_coonhound",
+    "wire-haired_fox_terrier": "wire_fox_terrier",
+}
+GENERIC_LABELS = {"cat": DOMESTIC_CAT, "dog": MIXED_BREED_DOG}
+# The 30 popular breeds that dogs-extra holds 100 photos of (../shared/data/README.md), in our
+# labels: the model card reports them apart, as the breeds users photograph most.
+POPULAR_DOG_BREEDS = (
+    "labrador_retriever",
+    "german_shepherd",
+    "golden_retriever",
+    "french_bulldog",
+    "standard_poodle",
+    "miniature_poodle",
+    "toy_poodle",
+    "rottweiler",
+    "siberian_husky",
+    "pembroke_welsh_corgi",
+    "cardigan_welsh_corgi",
+    "border_collie",
+    "shih_tzu",
+    "dobermann",
+    "boston_terrier",
+    "miniature_schnauzer",
+    "american_cocker_spaniel",
+    "cavalier_king_charles_spaniel",
+    "maltese",
+    "bernese_mountain_dog",
+    "english_springer_spaniel",
+    "great_dane",
+    "bullmastiff",
+    "shetland_sheepdog",
+    "alaskan_malamute",
+    "west_highland_white_terrier",
+    "chow_chow",
+    "pekingese",
+    "lhasa_apso",
+    "weimaraner",
 )
+
+
+class MissingDataError(SystemExit):
+    """The training photos are not where we look: one clear message, no traceback."""
 
 
 @dataclass(frozen=True)
@@ -26,36 +116,98 @@ class Photo:
     path: Path
     label: str | None  # None for non-pet photos
     kind: str  # "original", "squashed_square" or "nonpet:<category>"
+    group: str = OXFORD  # the folder it comes from (OXFORD, DOGS_EXTRA, GENERIC, NONPET)
+
+    def relative(self, data_dir: Path) -> str:
+        return self.path.relative_to(data_dir).as_posix()
 
 
-def load_pets(data_dir: Path) -> list[Photo]:
-    with (data_dir / "oxford-pets" / "manifest.csv").open(newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["split"] == "trainval"]
-    return [Photo(data_dir / r["path"], r["label"], r["kind"]) for r in rows]
+def resolve_data_dir(given: Path | None = None) -> Path:
+    """``--data DIR``, else ``$BREEDBOT_DATA``, else ../shared/data beside the checkout."""
+    if given is not None:
+        return given
+    env = os.environ.get(DATA_ENV, "").strip()
+    return Path(env) if env else DEFAULT_DATA_DIR
+
+
+def _need(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise MissingDataError(
+            f"error: {what} not found at {path}.\n"
+            f"Point the pipeline at the training photos with --data DIR or {DATA_ENV}=DIR; "
+            "docs/data.md says where each dataset comes from and the folder layout it needs."
+        )
+    return path
+
+
+def _manifest(data_dir: Path, group: str) -> list[dict[str, str]]:
+    path = _need(data_dir / group / "manifest.csv", f"the {group} manifest")
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def load_oxford(data_dir: Path) -> list[Photo]:
+    """Oxford-IIIT Pet trainval photos (the official test split is never used here)."""
+    folder = _need(data_dir / OXFORD, "the Oxford-IIIT Pet folder")
+    if (folder / "manifest.csv").exists():
+        rows = [r for r in _manifest(data_dir, OXFORD) if r["split"] == "trainval"]
+        return [Photo(data_dir / r["path"], r["label"], r["kind"], OXFORD) for r in rows]
+    # The official download: images/<Name>_<n>.jpg and annotations/trainval.txt.
+    listing = _need(folder / "annotations" / "trainval.txt", "annotations/trainval.txt")
+    photos = []
+    for line in listing.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name = line.split()[0]
+        label = name.rsplit("_", 1)[0].lower()
+        photos.append(Photo(folder / "images" / f"{name}.jpg", label, "original", OXFORD))
+    return photos
+
+
+def load_dogs_extra(data_dir: Path) -> list[Photo]:
+    return [
+        Photo(
+            data_dir / DOGS_EXTRA / r["path"],
+            STANFORD_LABELS.get(r["label"], r["label"]).replace("-", "_"),
+            SQUASHED,
+            DOGS_EXTRA,
+        )
+        for r in _manifest(data_dir, DOGS_EXTRA)
+    ]
+
+
+def load_generic(data_dir: Path) -> list[Photo]:
+    return [
+        Photo(data_dir / GENERIC / r["path"], GENERIC_LABELS[r["label"]], SQUASHED, GENERIC)
+        for r in _manifest(data_dir, GENERIC)
+    ]
 
 
 def load_nonpets(data_dir: Path) -> list[Photo]:
-    with (data_dir / "nonpet" / "manifest.csv").open(newline="") as handle:
-        return [
-            Photo(data_dir / r["path"], None, f"nonpet:{r['category']}")
-            for r in csv.DictReader(handle)
-        ]
+    return [
+        Photo(data_dir / r["path"], None, f"nonpet:{r['category']}", NONPET)
+        for r in _manifest(data_dir, NONPET)
+    ]
+
+
+LOADERS = {OXFORD: load_oxford, DOGS_EXTRA: load_dogs_extra, GENERIC: load_generic}
 
 
 def fixture_sources() -> set[str]:
-    """shared/data paths copied into tests/fixtures: they must never be trained on."""
+    """Data paths copied into tests/fixtures: they must never be trained on."""
     if not FIXTURE_ATTRIBUTION.exists():
         return set()
     sources = set()
     for line in FIXTURE_ATTRIBUTION.read_text().splitlines():
         cells = [c.strip() for c in line.split("|")]
-        if len(cells) > 3 and cells[3].startswith(("oxford-pets/", "nonpet/")):
+        if len(cells) > 3 and cells[3].startswith(tuple(f"{g}/" for g in (*PET_GROUPS, NONPET))):
             sources.add(cells[3])
     return sources
 
 
 def split(photos: list[Photo], holdout: float, seed: int) -> tuple[list[Photo], list[Photo]]:
-    """Stratified by (breed, kind) so original photos are spread over both sides."""
+    """Stratified by (breed, kind) so original photos are spread over both sides; test
+    fixtures always land on the held side."""
     pinned = fixture_sources()
     groups: dict[tuple[str | None, str], list[Photo]] = defaultdict(list)
     for photo in photos:
@@ -74,13 +226,11 @@ def split(photos: list[Photo], holdout: float, seed: int) -> tuple[list[Photo], 
 
 def views(img: Image.Image, kind: str, *, augment: bool) -> list[Image.Image]:
     """Training views of one photo (augment=True) or just the photo itself."""
-    if not augment:
+    if not augment or kind != SQUASHED:
         return [img]
-    base = [img]
-    if kind == "squashed_square":
-        w, h = img.size
-        base += [
-            img.resize((w * 4 // 3, h), Image.Resampling.BICUBIC),
-            img.resize((w, h * 4 // 3), Image.Resampling.BICUBIC),
-        ]
-    return base
+    w, h = img.size
+    return [
+        img,
+        img.resize((w * 4 // 3, h), Image.Resampling.BICUBIC),
+        img.resize((w, h * 4 // 3), Image.Resampling.BICUBIC),
+    ]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.preprocess import PIXEL_OFFSET, PIXEL_SCALE
+
 INPUT_SIZES = {"lite0": 224, "lite1": 240, "lite2": 260}
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
 BN_EPSILON = 1e-3
@@ -81,7 +83,11 @@ def block_specs(state: dict[str, np.ndarray]) -> list[BlockSpec]:
 def build_model(
     variant: str, state: dict[str, np.ndarray] | None = None, input_size: int | None = None
 ):
-    """Keras model: raw 0..255 RGB in -> (pooled features, ImageNet logits).
+    """Keras model: raw 0..255 RGB in -> (pooled features, ImageNet logits, feature map).
+
+    The feature map is the last layer before pooling (stride 32): the breed head and the
+    ImageNet head are linear over its pooled mean, so serving reads class-activation maps off
+    it to find each pet in the frame.
 
     ``input_size`` defaults to the variant's training resolution; the network is fully
     convolutional, so a larger test resolution is possible (and measured in the pipeline).
@@ -111,7 +117,9 @@ def build_model(
         return layers.ReLU(6.0, name=name + "_relu6")(x) if activation else x
 
     inputs = keras.Input((size, size, 3), name="pixels")
-    x = layers.Rescaling(1 / 128, offset=-127 / 128, name="rescale")(inputs)
+    x = layers.Rescaling(1 / PIXEL_SCALE, offset=-PIXEL_OFFSET / PIXEL_SCALE, name="rescale")(
+        inputs
+    )
     x = conv(x, "stem_conv", "_conv_stem.weight", state["_conv_stem.weight"].shape[0], 3, 2)
     x = batchnorm(x, "stem_bn", "_bn0")
     for spec in block_specs(state):
@@ -131,11 +139,12 @@ def build_model(
     head = state["_conv_head.weight"].shape[0]
     x = conv(x, "head_conv", "_conv_head.weight", head, 1)
     x = batchnorm(x, "head_bn", "_bn1")
+    feature_map = layers.Identity(name="feature_map")(x)
     features = layers.GlobalAveragePooling2D(name="features")(x)
     logits = layers.Dense(1000, name="imagenet_logits")(features)
     weights["imagenet_logits"] = [state["_fc.weight"].T, state["_fc.bias"]]
 
-    model = keras.Model(inputs, [features, logits], name=f"efficientnet_{variant}")
+    model = keras.Model(inputs, [features, logits, feature_map], name=f"efficientnet_{variant}")
     for layer_name, values in weights.items():
         model.get_layer(layer_name).set_weights(values)
     return model

@@ -1,59 +1,71 @@
 """Extract backbone features and ImageNet logits with the exported LiteRT model itself, so the
-head is trained on exactly what serving computes (same decode, preprocessing and int8 model)."""
+head is trained on exactly what serving computes (same decode, preprocessing and int8 model).
+
+Every photo of a group gets all its training views (``data.views``) and their mirrors, whether
+it ends up in training or in a hold-out: the features are then a pure function of the model
+file, the pixel code and the photo, cached once per group and reused by every split.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from classifier.decode import decode_image
-from classifier.preprocess import to_model_input
+from classifier.preprocess import short_side_for, to_model_input
 from classifier.runtime import LiteRTBackbone
 from training.data import Photo, views
 
 
 @dataclass
 class FeatureSet:
-    """Rows are views; ``photo`` maps a row to its photo, ``asis``/``flip`` mark the plain view
-    and its mirror (the rows serving computes with flip TTA)."""
+    """Rows are views of ``photos``: ``photo`` maps a row to its photo, ``view`` numbers the
+    view (0 is the photo as it is) and ``flip`` marks mirrors."""
 
     features: np.ndarray
     logits: np.ndarray
     photo: np.ndarray
-    asis: np.ndarray
+    view: np.ndarray
     flip: np.ndarray
-    photos: list[Photo] = field(default_factory=list)
+    photos: list[Photo]
 
-    def tta(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per photo: mean of the plain view and its mirror (features, logits)."""
-        a, f = np.flatnonzero(self.asis), np.flatnonzero(self.flip)
-        return (self.features[a] + self.features[f]) / 2, (self.logits[a] + self.logits[f]) / 2
+    def plain(self, which: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(features, logits) of each photo as it is, in photo order (optionally only the photos
+        ``which`` indexes, in that order): what serving computes."""
+        rows = np.flatnonzero((self.view == 0) & ~self.flip)
+        rows = rows[np.argsort(self.photo[rows], kind="stable")]
+        if which is not None:
+            rows = rows[np.asarray(which)]
+        return self.features[rows], self.logits[rows]
 
-    def single(self) -> tuple[np.ndarray, np.ndarray]:
-        a = np.flatnonzero(self.asis)
-        return self.features[a], self.logits[a]
+    def training_rows(self, which: np.ndarray) -> np.ndarray:
+        """Every row (all views and mirrors) of the photos ``which`` indexes."""
+        return np.flatnonzero(np.isin(self.photo, np.asarray(which)))
 
 
 def extract(
-    backbone: LiteRTBackbone, photos: list[Photo], *, augment: bool, log=print
+    backbone: LiteRTBackbone,
+    photos: list[Photo],
+    log: Callable[[str], None] = print,
 ) -> FeatureSet:
     size = backbone.input_size
-    short = round(size * 256 / 224)
-    feats, logits, owner, asis, flip = [], [], [], [], []
+    short = short_side_for(size)
+    feats, logits, owner, view_ids, flips = [], [], [], [], []
     start = time.perf_counter()
     for i, photo in enumerate(photos):
         img = decode_image(photo.path.read_bytes(), min_side=short)
-        for v, view in enumerate(views(img, photo.kind, augment=augment)):
+        for v, view in enumerate(views(img, photo.kind, augment=True)):
             pixels = to_model_input(view, size)
             out = backbone.run(np.stack([pixels, pixels[:, ::-1]]))
             feats.append(out.features)
             logits.append(out.imagenet_logits)
             owner += [i, i]
-            asis += [v == 0, False]
-            flip += [False, v == 0]
+            view_ids += [v, v]
+            flips += [False, True]
         if (i + 1) % 500 == 0 or i + 1 == len(photos):
             rate = (i + 1) / (time.perf_counter() - start)
             log(f"  features: {i + 1}/{len(photos)} photos ({rate:.0f} photos/s)")
@@ -61,8 +73,8 @@ def extract(
         np.concatenate(feats).astype(np.float32),
         np.concatenate(logits).astype(np.float32),
         np.array(owner),
-        np.array(asis),
-        np.array(flip),
+        np.array(view_ids),
+        np.array(flips),
         photos,
     )
 
@@ -70,10 +82,22 @@ def extract(
 def save(fs: FeatureSet, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
-        path, features=fs.features, logits=fs.logits, photo=fs.photo, asis=fs.asis, flip=fs.flip
+        path, features=fs.features, logits=fs.logits, photo=fs.photo, view=fs.view, flip=fs.flip
     )
 
 
 def load(path: Path, photos: list[Photo]) -> FeatureSet:
     with np.load(path) as d:
-        return FeatureSet(d["features"], d["logits"], d["photo"], d["asis"], d["flip"], photos)
+        return FeatureSet(d["features"], d["logits"], d["photo"], d["view"], d["flip"], photos)
+
+
+def cached(
+    path: Path, photos: list[Photo], compute: Callable[[], FeatureSet], log=print
+) -> FeatureSet:
+    """Features are a pure function of the model file, the pixel code and the photos."""
+    if path.exists():
+        log(f"  features: reusing {path}")
+        return load(path, photos)
+    result = compute()
+    save(result, path)
+    return result

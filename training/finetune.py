@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import io
 import json
 import math
@@ -39,6 +38,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+# Pure NumPy/Pillow modules: the package imports LiteRT lazily, so these load on a GPU machine
+# that has only torch, NumPy and Pillow, and evaluation here matches serving.
+from classifier import imagenet, preprocess
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "build" / "finetune"
 # Training crops are 260 px. The copy of the 2,940 training photos is ~36 MB, small enough to
@@ -47,19 +50,6 @@ STORE_SHORT_SIDE = 288
 STORE_QUALITY = 75  # WebP
 VAL_FRACTION = 0.15
 SEED = 20261126
-
-
-def _pure_module(name: str):
-    """Import one of classifier's numpy/Pillow-only modules without the package, whose
-    ``__init__`` loads LiteRT (absent on GPU machines), so evaluation matches serving."""
-    spec = importlib.util.spec_from_file_location(f"_breedbot_{name}", ROOT / "classifier" / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-preprocess = _pure_module("preprocess.py")
-imagenet = _pure_module("imagenet.py")
 
 
 def log(message: str) -> None:
@@ -75,7 +65,7 @@ def prepare(args: argparse.Namespace) -> int:
     from training.efficientnet_lite import load_state_dict
 
     labels = _labels()
-    pets = data.load_pets(args.data_dir)
+    pets = data.load_oxford(args.data_dir)
     train, held = data.split(pets, args.holdout, args.seed)
     fit, val = data.split(train, VAL_FRACTION, args.seed)
     nonpets = data.load_nonpets(args.data_dir)
@@ -142,8 +132,10 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def _labels() -> list[str]:
-    with (ROOT / "unique_labels.csv").open(newline="") as handle:
-        return [r["label"] for r in csv.DictReader(handle) if r["source"] == "oxford-iiit-pet"]
+    """The breeds the committed checkpoint was fine-tuned on: the Oxford-IIIT Pet 37."""
+    from classifier.labels import SOURCES, load_labels
+
+    return [b.label for b in load_labels(ROOT / "unique_labels.csv") if b.source == SOURCES[0]]
 
 
 # --------------------------------------------------------------------------- train (GPU)
@@ -378,7 +370,7 @@ def evaluate(model, head, val: Photos, nonpet: Photos, teacher_val, teacher_non,
     _, inet_non = predict(model, head, nonpet.eval_pixels, device)
     pred = probs.argmax(1)
     pet_val = imagenet.pet_mass(inet)
-    threshold = float(np.quantile(pet_val, 0.005))
+    threshold = imagenet.gate_threshold(pet_val)
     return {
         "val_top1": float((pred == val.labels).mean()),
         "val_mean_per_class": mean_per_class(pred, val.labels),
@@ -471,7 +463,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="compact copy of the training photos (CPU)")
-    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument(
+        "--data", "--data-dir", dest="data_dir", type=Path, default=None, help="photos folder"
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_DIR / "data")
     p.add_argument("--variant", default="lite2")
     p.add_argument("--seed", type=int, default=SEED)
@@ -487,10 +481,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--limit", type=int, default=0, help="keep every Nth photo (smoke runs)")
     t.add_argument("--time-budget", type=float, default=float("inf"), help="seconds")
     args = parser.parse_args(argv)
-    if args.command == "prepare" and args.data_dir is None:
-        from training.data import DEFAULT_DATA_DIR
+    if args.command == "prepare":
+        from training.data import resolve_data_dir
 
-        args.data_dir = DEFAULT_DATA_DIR
+        args.data_dir = resolve_data_dir(args.data_dir)
     return args
 
 

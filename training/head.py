@@ -1,55 +1,75 @@
-"""The breed head: class-balanced L2 logistic regression on frozen features, then temperature
-scaling fitted on out-of-fold predictions, and the calibration metrics we report."""
+"""Fitting the breed head (``classifier.head.LinearHead``): class-balanced L2 softmax
+regression on frozen features, temperature scaling on photos the head never saw, and the
+calibration metrics we report.
+
+The solver is L-BFGS over NumPy float32 (SciPy): one fit over ~50,000 views x 1,280 features x
+135 classes takes about a minute on 2 cores, several times faster than scikit-learn's float64
+``LogisticRegression`` on the same problem, which matters with a grid of strengths.
+"""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
+from scipy.optimize import minimize, minimize_scalar
 
-from classifier.imagenet import softmax
+from classifier.head import LinearHead, softmax
 
-
-@dataclass
-class Head:
-    weights: np.ndarray  # (D, K)
-    bias: np.ndarray
-    mean: np.ndarray
-    scale: np.ndarray
-    temperature: float
-    c: float
-
-    def logits(self, features: np.ndarray) -> np.ndarray:
-        return ((features - self.mean) / self.scale) @ self.weights + self.bias
-
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        return softmax(self.logits(features), self.temperature)
-
-    def save(self, path) -> None:
-        np.savez(
-            path,
-            weights=self.weights.astype(np.float32),
-            bias=self.bias.astype(np.float32),
-            feature_mean=self.mean.astype(np.float32),
-            feature_scale=self.scale.astype(np.float32),
-            temperature=np.float32(self.temperature),
-        )
+MAX_ITERATIONS = 300
 
 
-def fit_logreg(x: np.ndarray, y: np.ndarray, c: float, n_classes: int, seed: int) -> Head:
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0) + 1e-6
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=300, random_state=seed)
-    model.fit((x - mean) / scale, y)
-    weights = np.zeros((x.shape[1], n_classes), np.float32)
-    bias = np.full(n_classes, -1e3, np.float32)
-    weights[:, model.classes_] = model.coef_.T
-    bias[model.classes_] = model.intercept_
-    return Head(weights, bias, mean, scale, 1.0, c)
+def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return x.mean(axis=0), x.std(axis=0) + 1e-6
+
+
+def fit_softmax(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    c: float,
+    *,
+    row_weight: np.ndarray | None = None,
+) -> LinearHead:
+    """Multinomial logistic regression, L2 strength ``1 / c`` (scikit-learn's convention: the
+    data term is a weighted sum), classes balanced so each label weighs the same in total."""
+    mean, scale = standardiser(x)
+    z = ((x - mean) / scale).astype(np.float32)
+    n, d = z.shape
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    class_weight = np.where(present, n / (present.sum() * np.maximum(counts, 1)), 0.0)
+    weight = class_weight[y] * (row_weight if row_weight is not None else 1.0)
+    weight = weight.astype(np.float32)
+    onehot = np.zeros((n, n_classes), np.float32)
+    onehot[np.arange(n), y] = 1.0
+
+    def loss_and_grad(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w = params[: d * n_classes].reshape(d, n_classes).astype(np.float32)
+        b = params[d * n_classes :].astype(np.float32)
+        logits = z @ w + b
+        logits -= logits.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        log_p = logits - log_norm
+        data = -float((weight * (log_p * onehot).sum(axis=1)).sum())
+        residual = (np.exp(log_p) - onehot) * weight[:, None]
+        grad_w = z.T @ residual + w / c
+        grad_b = residual.sum(axis=0)
+        loss = data + 0.5 * float((w.astype(np.float64) ** 2).sum()) / c
+        return loss, np.concatenate([grad_w.ravel(), grad_b]).astype(np.float64)
+
+    start = np.zeros(d * n_classes + n_classes)
+    result = minimize(
+        loss_and_grad,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": MAX_ITERATIONS, "maxcor": 20},
+    )
+    weights = result.x[: d * n_classes].reshape(d, n_classes).astype(np.float32)
+    bias = result.x[d * n_classes :].astype(np.float32)
+    bias[~present] = -1e3  # a class without training rows is never answered
+    return LinearHead(weights, bias, mean.astype(np.float32), scale.astype(np.float32))
 
 
 def log_loss(probs: np.ndarray, y: np.ndarray) -> float:
@@ -63,9 +83,10 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(result.x)
 
 
-def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = 15
+) -> float:
+    """ECE of stated confidences against whether each answer was right."""
     edges = np.linspace(0, 1, bins + 1)
     ece = 0.0
     for lo, hi in itertools.pairwise(edges):
@@ -73,72 +94,3 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15)
         if mask.any():
             ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
     return float(ece)
-
-
-def cross_validate(
-    x: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray,
-    eval_mask: np.ndarray,
-    c_grid: list[float],
-    n_classes: int,
-    seed: int,
-    folds: int = 3,
-    log=print,
-) -> tuple[float, np.ndarray]:
-    """Choose C by out-of-fold log-loss (views of one photo stay in one fold; the loss is read
-    on ``eval_mask`` rows, the un-augmented views). Returns (C, out-of-fold logits for C)."""
-    splitter = GroupKFold(n_splits=folds)
-
-    def out_of_fold(c: float) -> np.ndarray:
-        oof = np.zeros((len(y), n_classes), np.float32)
-        for train_idx, test_idx in splitter.split(x, y, groups):
-            head = fit_logreg(x[train_idx], y[train_idx], c, n_classes, seed)
-            oof[test_idx] = head.logits(x[test_idx])
-        return oof
-
-    return _pick_c(c_grid, out_of_fold, y, eval_mask, "out-of-fold", log)
-
-
-def validate(
-    x: np.ndarray,
-    y: np.ndarray,
-    is_val: np.ndarray,
-    eval_mask: np.ndarray,
-    c_grid: list[float],
-    n_classes: int,
-    seed: int,
-    log=print,
-) -> tuple[float, np.ndarray]:
-    """Choose C by log-loss on a validation part (``is_val`` rows) after training on the rest.
-
-    For a fine-tuned backbone: it has seen the other training photos, so their out-of-fold
-    logits would be overconfident; the validation photos are the only honest ones. Returns
-    (C, logits for C, filled on the validation rows only)."""
-
-    def held_back(c: float) -> np.ndarray:
-        logits = np.zeros((len(y), n_classes), np.float32)
-        head = fit_logreg(x[~is_val], y[~is_val], c, n_classes, seed)
-        logits[is_val] = head.logits(x[is_val])
-        return logits
-
-    return _pick_c(c_grid, held_back, y, eval_mask & is_val, "validation", log)
-
-
-def _pick_c(
-    c_grid: list[float], logits_for, y: np.ndarray, rows: np.ndarray, what: str, log
-) -> tuple[float, np.ndarray]:
-    """The C whose out-of-sample logits (read on ``rows``) have the lowest log-loss after
-    temperature scaling, with those logits."""
-    best: tuple[float, float, np.ndarray] | None = None
-    for c in c_grid:
-        logits = logits_for(c)
-        t = fit_temperature(logits[rows], y[rows])
-        loss = log_loss(softmax(logits[rows], t), y[rows])
-        acc = float((logits[rows].argmax(1) == y[rows]).mean())
-        log(f"  C={c:g}: {what} log-loss {loss:.4f} (T={t:.2f}), top-1 {acc:.4f}")
-        if best is None or loss < best[0]:
-            best = (loss, c, logits)
-    assert best is not None
-    _, c, logits = best
-    return c, logits
