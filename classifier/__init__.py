@@ -34,7 +34,19 @@ _EXPORTS = {
     "sniff_format": "classifier.decode",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Breed",
+    "BreedGuess",
+    "Classifier",
+    "ClassifierError",
+    "ClassifierSettings",
+    "InvalidImageError",
+    "ModelIntegrityError",
+    "Prediction",
+    "decode_image",
+    "get_classifier",
+    "sniff_format",
+]
 
 
 def __getattr__(name: str) -> Any:

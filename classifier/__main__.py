@@ -1,7 +1,9 @@
 """Command line: ``python -m classifier [--top K] [--json] IMAGE...``.
 
 With ``--json`` each image gives one JSON object on its own line (other tools parse this):
-``{"path", "is_pet", "species", "breed", "confidence", "top": [{"breed", "confidence"}]}``, or
+``{"path", "is_pet", "species", "breed", "confidence", "confident", "top": [{"breed",
+"confidence"}]}`` (``breed`` may be ``domestic_cat`` or ``mixed_breed_dog``; ``confident`` is the
+model's own decision to state the answer as sure), or
 ``{"path", "error"}`` for an image that cannot be read. Exit status 1 if any image failed.
 """
 
@@ -26,7 +28,10 @@ def describe(path: str, prediction: Prediction) -> str:
         f"{g.display_name} {percent(g.confidence)}" for g in prediction.top[1:]
     )
     hedge = "" if prediction.confident else " (not sure)"
-    answer = f"{prediction.display_name} ({prediction.species}), {percent(prediction.confidence)}"
+    name = prediction.display_name
+    if prediction.pedigree:
+        name = f"{name} ({prediction.species})"
+    answer = f"{name}, {percent(prediction.confidence)}"
     return f"{path}: {answer}" + hedge + (f"; then {alternatives}" if alternatives else "")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from classifier import Classifier, ClassifierSettings, ModelIntegrityError
-from classifier.labels import load_labels, split_sources
+from classifier.labels import SOURCES, load_labels
 from classifier.model_card import sha256_file
 
 from .conftest import PET_PHOTOS
@@ -22,20 +22,37 @@ CARD = json.loads((MODEL / "model_card.json").read_text())
 
 
 def test_card_lists_the_labels_file_in_order() -> None:
-    labels, extra = split_sources(load_labels(ROOT / "unique_labels.csv"))
+    labels = load_labels(ROOT / "unique_labels.csv")
     assert [entry["label"] for entry in CARD["labels"]] == [b.label for b in labels]
     assert [entry["display_name"] for entry in CARD["labels"]] == [b.display_name for b in labels]
-    assert len(labels) == 37
-    assert sum(b.species == "cat" for b in labels) == 12
-    other = CARD["other_dog_breeds"]["labels"]
-    assert [(e["label"], e["imagenet_index"]) for e in other] == [
-        (b.label, b.imagenet_index) for b in extra
+    assert [entry["pedigree"] for entry in CARD["labels"]] == [b.pedigree for b in labels]
+    by_source = {s: [b for b in labels if b.source == s] for s in SOURCES}
+    assert len(by_source["oxford-iiit-pet"]) == 37
+    assert sum(b.species == "cat" for b in by_source["oxford-iiit-pet"]) == 12
+    assert len(by_source["stanford-dogs"]) == 96
+    assert all(b.species == "dog" and b.pedigree for b in by_source["stanford-dogs"])
+    assert [(b.label, b.species, b.pedigree) for b in by_source["kaggle-dogs-vs-cats"]] == [
+        ("domestic_cat", "cat", False),
+        ("mixed_breed_dog", "dog", False),
     ]
-    # ImageNet's 118 dog classes (151-268): 22 are Oxford breeds, the other 96 are extra.
-    mapped = {b.imagenet_index for b in labels if b.species == "dog" and b.imagenet_index}
-    assert len(mapped) == 22 and len(extra) == 96
-    assert mapped | {b.imagenet_index for b in extra} == set(range(151, 269))
-    assert all(b.species == "dog" for b in extra)
+    # Every breed with an ImageNet class keeps its index: 22 Oxford dogs, the 96 Stanford ones
+    # (the American cocker shares ImageNet's cocker spaniel with the English one).
+    dogs = {b.imagenet_index for b in labels if b.species == "dog" and b.imagenet_index}
+    assert dogs == set(range(151, 269)) - {251}  # no dalmatian photos, so no dalmatian label
+
+
+def test_labels_file_refuses_a_bad_pedigree_column(tmp_path: Path) -> None:
+    text = (ROOT / "unique_labels.csv").read_text()
+    bad = tmp_path / "labels.csv"
+    bad.write_text(
+        text.replace(
+            "domestic_cat,Domestic cat,cat,kaggle-dogs-vs-cats,,no",
+            "domestic_cat,Domestic cat,cat,kaggle-dogs-vs-cats,,yes",
+        )
+    )
+    assert bad.read_text() != text
+    with pytest.raises(ModelIntegrityError, match="bad row"):
+        load_labels(bad)
 
 
 def test_checksums_in_the_card_match_the_files() -> None:
@@ -44,10 +61,17 @@ def test_checksums_in_the_card_match_the_files() -> None:
         assert sha256_file(MODEL / name) == entry["sha256"], name
 
 
-def test_card_records_metrics_and_how_they_were_made() -> None:
-    holdout = CARD["metrics"]["holdout"]
-    for key in ("top1_mean_per_class", "top1_original", "ece", "top3"):
-        assert 0.0 <= holdout[key] <= 1.0
+def test_card_records_metrics_per_group_and_how_they_were_made() -> None:
+    metrics = CARD["metrics"]
+    for key in ("top1_mean_per_class", "top1_original", "ece", "top3", "right_and_sure"):
+        assert 0.0 <= metrics["oxford-pets"][key] <= 1.0
+    for key in ("top1", "right_and_sure", "sure_but_wrong"):
+        assert 0.0 <= metrics["dogs-extra"]["popular"][key] <= 1.0
+    for species in ("cat", "dog"):
+        ordinary = metrics["pets-generic"][species]
+        assert 0.0 <= ordinary["confident_pedigree"] <= ordinary["answered_non_pedigree"] + 1
+    assert 0.0 <= metrics["pet_gate"]["nonpet_rejected"] <= 1.0
+    assert CARD["confident_threshold"] == metrics["confident_threshold"]
     assert "training.pipeline" in CARD["training"]["command"]
     markdown = (MODEL / "MODEL_CARD.md").read_text()
     for entry in CARD["files"].values():
@@ -92,17 +116,12 @@ def test_labels_that_do_not_match_are_refused(tmp_path: Path) -> None:
         Classifier(settings_for(MODEL, swapped))
 
 
-def test_extra_breeds_that_do_not_match_are_refused(tmp_path: Path) -> None:
+def test_pedigree_that_does_not_match_the_card_is_refused(tmp_path: Path) -> None:
     text = (ROOT / "unique_labels.csv").read_text()
     changed = tmp_path / "labels.csv"
-    changed.write_text(
-        text.replace(
-            "german_shepherd,German Shepherd,dog,imagenet,235",
-            "german_shepherd,German Shepherd,dog,imagenet,236",
-        )
-    )
+    changed.write_text(text.replace("mixed_breed_dog,", "mixed_dog,"))
     assert changed.read_text() != text
-    with pytest.raises(ModelIntegrityError, match="ImageNet dog breeds"):
+    with pytest.raises(ModelIntegrityError, match="labels"):
         Classifier(settings_for(MODEL, changed))
 
 
