@@ -22,7 +22,7 @@ endif
 # updated when a pin changes. `venv` = runtime + dev sets; `venv-train` adds the train extra.
 VENV_TOOL = $(PYTHON) tools/venv.py --venv $(VENV) --python $(PYTHON)
 
-.PHONY: venv venv-train install install-train clean-venv run poll test lint format train \
+.PHONY: venv venv-train install install-train clean-venv run poll test lint format train eval \
 	finetune train-smoke bench clean check-fresh
 
 venv:
@@ -73,6 +73,11 @@ train-smoke: venv-train
 
 bench: venv-train
 	$(PY) -m benchmarks.run
+
+# The shipped model end to end (classify on bytes) on every hold-out group, on phone-like
+# scenes (pets off centre, small, portrait, two side by side) and on the non-pet photos.
+eval: venv-train
+	$(PY) -m benchmarks.evaluate
 
 clean:
 	rm -rf build .pytest_cache

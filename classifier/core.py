@@ -1,20 +1,29 @@
-"""The shared breed classifier: bytes in, Prediction out. No TensorFlow, Keras or torch."""
+"""The shared breed classifier: bytes in, Prediction out. No TensorFlow, Keras or torch.
+
+A photo goes through two looks at the model (classifier.locate says why): the whole frame
+once, to find where the cats and dogs are, then one batch with a crop around each of them,
+named by the breed head and checked by the "no cat or dog" gate.
+"""
 
 from __future__ import annotations
 
+import io
 import threading
 
 import numpy as np
+from PIL import Image
 
+from classifier import locate
 from classifier.config import ClassifierSettings
 from classifier.decode import decode_image
 from classifier.errors import ModelIntegrityError
 from classifier.head import LinearHead
 from classifier.imagenet import pet_mass
 from classifier.model_card import ModelCard, load_card
-from classifier.preprocess import short_side_for, to_model_input
-from classifier.result import BreedGuess, Prediction
-from classifier.runtime import LiteRTBackbone
+from classifier.preprocess import to_model_input
+from classifier.result import BreedGuess, Pet, Prediction
+
+Box = tuple[float, float, float, float]
 
 
 class Classifier:
@@ -27,55 +36,86 @@ class Classifier:
         self.head = LinearHead.load(self.card.head_path)
         if self.head.classes != len(self.breeds):
             raise ModelIntegrityError("breed head width does not match the labels")
+        from classifier.runtime import LiteRTBackbone
+
         self.backbone = LiteRTBackbone(
             self.card.tflite_path,
             num_threads=self.settings.threads,
             pool_size=self.settings.pool_size,
         )
         self.input_size = self.backbone.input_size
+        # A pet a third of a phone photo's height still gets a sharp crop from this many pixels.
+        self.detail_side = locate.detail_side(self.input_size)
+        self._is_cat = np.array([b.species == "cat" for b in self.breeds])
+        self._finds_pets = self.backbone.has_feature_map and self.head.pet_weights is not None
 
     def classify(self, data: bytes, top_k: int = 3) -> Prediction:
-        """Classify image bytes. Raises InvalidImageError for anything that is not an image."""
+        """Classify image bytes: every cat or dog in the photo, the most prominent first.
+        Raises InvalidImageError for anything that is not an image."""
         image = decode_image(
             data,
-            min_side=short_side_for(self.input_size),
+            min_side=self.detail_side,
             max_pixels=self.settings.max_pixels,
             max_bytes=self.settings.max_bytes,
         )
-        pixels = to_model_input(image, self.input_size)
-        batch = np.stack([pixels, pixels[:, ::-1]]) if self.card.flip_tta else pixels[None]
+        crops = self.crops(image)
+        batch = np.stack([self._pixels(image, crop) for crop, _ in crops])
         output = self.backbone.run(batch)
-        # Flip TTA averages features and logits (the head is linear, so this averages logits).
-        probs = self.head.probabilities(output.features.mean(axis=0))
-        pet_score = float(pet_mass(output.imagenet_logits.mean(axis=0)))
-        return self.answer(probs, pet_score, top_k)
+        probs = self.head.probabilities(output.features)
+        scores = pet_mass(output.imagenet_logits)
+        scale = upright_scale(data, image)
+        pets = [
+            self._pet(probs[i], float(scores[i]), _scaled(box, scale, image), top_k)
+            for i, (_, box) in enumerate(crops)
+            if scores[i] >= self.card.pet_threshold
+        ]
+        size = (round(image.width * scale), round(image.height * scale))
+        if not pets:
+            best = float(scores.max())
+            return Prediction(False, None, None, None, 1.0 - best, (), best, image_size=size)
+        pets.sort(key=lambda pet: -_area(pet.box))
+        return Prediction.of_pets(tuple(pets), size)
 
-    def answer(self, probs: np.ndarray, pet_score: float, top_k: int = 3) -> Prediction:
-        """The reply for breed probabilities and a pet score: "no cat or dog" below the gate's
-        threshold, else the likeliest label, stated as sure at the card's threshold."""
-        if pet_score < self.card.pet_threshold:
-            return Prediction(
-                is_pet=False,
-                species=None,
-                breed=None,
-                display_name=None,
-                confidence=1.0 - pet_score,
-                top=(),
-                pet_score=pet_score,
-            )
+    def crops(self, image: Image.Image) -> list[tuple[Box, Box]]:
+        """(region to classify, box of the pet) for each pet candidate, in the decoded image's
+        pixels. A close-up (or a model without a pet probe) gets today's centre crop."""
+        whole = (0.0, 0.0, float(image.width), float(image.height))
+        centre = (centre_region(image), whole)
+        if not self._finds_pets:
+            return [centre]
+        size = locate.frame_size(image.width, image.height, self.input_size)
+        frame = np.asarray(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
+        feature_map = self.backbone.run(frame[None]).feature_map
+        assert feature_map is not None
+        pet, cat_vs_dog = locate.pet_map(self.head, feature_map[0], self._is_cat)
+        regions = locate.find_regions(pet, cat_vs_dog, image.width, image.height)
+        if not regions:
+            return [centre]
+        if len(regions) == 1 and locate.is_close_up(regions[0], image.width, image.height):
+            return [(centre[0], _float_box(regions[0].box))]
+        return [(r.crop, _float_box(r.box)) for r in regions]
+
+    def _pixels(self, image: Image.Image, region: Box) -> np.ndarray:
+        if region == centre_region(image):
+            return to_model_input(image, self.input_size)
+        return to_model_input(image.crop(tuple(round(v) for v in region)), self.input_size)
+
+    def _pet(
+        self, probs: np.ndarray, pet_score: float, box: tuple[int, int, int, int], top_k: int
+    ) -> Pet:
         order = np.argsort(-probs)[: max(1, top_k)]
         top = tuple(self._guess(int(i), float(probs[i])) for i in order)
         best = top[0]
-        return Prediction(
-            is_pet=True,
+        return Pet(
+            box=box,
             species=best.species,
             breed=best.breed,
             display_name=best.display_name,
             confidence=best.confidence,
-            top=top,
-            pet_score=pet_score,
             confident=best.confidence >= self.card.confident_threshold,
             pedigree=best.pedigree,
+            top=top,
+            pet_score=pet_score,
         )
 
     def _guess(self, index: int, confidence: float) -> BreedGuess:
@@ -87,6 +127,40 @@ class Classifier:
             confidence=confidence,
             pedigree=breed.pedigree,
         )
+
+
+def centre_region(image: Image.Image) -> Box:
+    """The marker for "the whole photo, centre-cropped as the model expects"."""
+    return (0.0, 0.0, float(image.width), float(image.height))
+
+
+def upright_scale(data: bytes, image: Image.Image) -> float:
+    """Original pixels per decoded pixel (big JPEGs are decoded at 1/2, 1/4 or 1/8): the file's
+    long side over the decoded long side, which a quarter turn does not change."""
+    try:
+        with Image.open(io.BytesIO(data)) as original:
+            return max(original.size) / max(image.size)
+    except Exception:  # noqa: BLE001 - already decoded once; fall back to "not scaled"
+        return 1.0
+
+
+def _scaled(box: Box, scale: float, image: Image.Image) -> tuple[int, int, int, int]:
+    width, height = round(image.width * scale), round(image.height * scale)
+    x0, y0, x1, y1 = (v * scale for v in box)
+    return (
+        max(0, round(x0)),
+        max(0, round(y0)),
+        min(width, round(x1)),
+        min(height, round(y1)),
+    )
+
+
+def _float_box(box: tuple[int, int, int, int]) -> Box:
+    return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+
+
+def _area(box: tuple[int, int, int, int]) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 _instance: Classifier | None = None

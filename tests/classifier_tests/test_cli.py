@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import NONPET_PHOTOS, PET_PHOTOS, expected_label
+from PIL import Image
+
+from .conftest import NONPET_PHOTOS, PET_PHOTOS, PHOTOS, expected_label
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +36,27 @@ def test_json_lines_and_exit_status_with_a_bad_file(tmp_path: Path) -> None:
     assert [line["path"] for line in lines] == [str(pet), str(bad), str(nonpet), str(missing)]
 
     first = lines[0]
-    assert set(first) == {"path", "is_pet", "species", "breed", "confidence", "top"}
+    assert set(first) == {
+        "path",
+        "is_pet",
+        "species",
+        "breed",
+        "confidence",
+        "confident",
+        "top",
+        "pets",
+    }
+    assert isinstance(first["confident"], bool)
+    # The fields describe the most prominent pet, the first of "pets".
+    assert len(first["pets"]) == 1
+    found = first["pets"][0]
+    assert set(found) == {"box", "species", "breed", "confidence", "confident", "top"}
+    assert (found["breed"], found["confidence"], found["top"]) == (
+        first["breed"],
+        first["confidence"],
+        first["top"],
+    )
+    assert len(found["box"]) == 4 and all(isinstance(v, int) for v in found["box"])
     species, label = expected_label(pet)
     assert (first["is_pet"], first["species"], first["breed"]) == (True, species, label)
     assert isinstance(first["confidence"], float)
@@ -43,7 +65,7 @@ def test_json_lines_and_exit_status_with_a_bad_file(tmp_path: Path) -> None:
 
     assert set(lines[1]) == {"path", "error"} and "not an image" in lines[1]["error"]
     assert lines[2]["is_pet"] is False and lines[2]["breed"] is None
-    assert lines[2]["species"] is None and lines[2]["top"] == []
+    assert lines[2]["species"] is None and lines[2]["top"] == [] and lines[2]["pets"] == []
     assert set(lines[3]) == {"path", "error"}
 
 
@@ -58,3 +80,19 @@ def test_readable_output_and_success_status() -> None:
 def test_usage_errors() -> None:
     assert run_cli().returncode == 2
     assert run_cli("--top", "0", str(PET_PHOTOS[0])).returncode == 2
+
+
+def test_json_lists_every_pet_with_boxes_in_upright_pixels() -> None:
+    scene = PHOTOS / "scene_cat_and_dog.jpg"
+    result = run_cli("--json", str(scene))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    width, height = Image.open(scene).size
+    assert [p["species"] for p in sorted(answer["pets"], key=lambda p: p["box"][0])] == [
+        "cat",
+        "dog",
+    ]
+    for pet in answer["pets"]:
+        x0, y0, x1, y1 = pet["box"]
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    assert answer["breed"] == answer["pets"][0]["breed"]

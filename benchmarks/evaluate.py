@@ -1,0 +1,201 @@
+"""`make eval`: the shipped classifier end to end (image bytes in, as the bot and the API call
+it) on photos it never trained on.
+
+1. Every hold-out group of `make train` (Oxford-IIIT Pet, Stanford Dogs, ordinary pets): right
+   answers, right and stated as sure, sure but wrong, ordinary pets given a sure pedigree.
+2. Phone-like scenes: hold-out pets placed into the non-pet scenes (benchmarks.scenes) at the
+   edge, small, centred, in portrait frames, two side by side; how often every pet is found and
+   named right, next to the close-up accuracy of the same pets.
+3. The non-pet photos: how often "no cat or dog" is answered.
+
+Seeded; a few minutes on 2 cores.
+
+    python -m benchmarks.evaluate [--pets 40] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from benchmarks import scenes
+from classifier import Classifier, Prediction, get_classifier
+from training import data
+
+SEED = 20261130
+SCENE_CATEGORIES = ("landscape", "other_scene", "object", "food", "texture", "person")
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: str
+
+
+def jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def hold_out_pets(data_dir: Path, per_group: int, rng: random.Random) -> list[Sample]:
+    """Hold-out photos of every pet group (never trained on); Oxford originals only (the
+    squashed copies would be pasted squashed)."""
+    picked = []
+    for group, loader in data.LOADERS.items():
+        _, held = data.split(loader(data_dir), data.HOLDOUT, 20261126)
+        if group == data.OXFORD:
+            held = [p for p in held if p.kind == "original"]
+        if group == data.DOGS_EXTRA:
+            held = [p for p in held if p.label in data.POPULAR_DOG_BREEDS]
+        picked += [
+            Sample(p.path, p.label or "") for p in rng.sample(held, min(per_group, len(held)))
+        ]
+    return picked
+
+
+def matches(prediction: Prediction, box: tuple[int, int, int, int], label: str) -> bool:
+    """A pet whose box centre lies in ``box`` (or whose box holds ``box``'s centre) is named
+    ``label``."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for pet in prediction.pets:
+        px, py = (pet.box[0] + pet.box[2]) / 2, (pet.box[1] + pet.box[3]) / 2
+        inside = box[0] <= px <= box[2] and box[1] <= py <= box[3]
+        holds = pet.box[0] <= cx <= pet.box[2] and pet.box[1] <= cy <= pet.box[3]
+        if (inside or holds) and pet.breed == label:
+            return True
+    return False
+
+
+def holdout_report(classifier: Classifier, data_dir: Path) -> list[str]:
+    """Every hold-out photo of every group through ``classify``."""
+    lines = []
+    species_of = {b.label: b.species for b in classifier.breeds}
+    dog_sure_wrong = dogs = 0
+    for group, loader in data.LOADERS.items():
+        _, held = data.split(loader(data_dir), data.HOLDOUT, 20261126)
+        n = right = sure_right = sure_wrong = rejected = 0
+        popular = popular_right = popular_sure_right = 0
+        ordinary = {"cat": [0, 0, 0], "dog": [0, 0, 0]}  # photos, domestic/mixed, sure pedigree
+        for photo in held:
+            p = classifier.classify(photo.path.read_bytes())
+            ok = p.breed == photo.label
+            n += 1
+            right += ok
+            sure_right += ok and p.confident
+            sure_wrong += p.is_pet and p.confident and not ok
+            rejected += not p.is_pet
+            species = species_of[photo.label or ""]
+            if group == data.GENERIC:
+                counts = ordinary[species]
+                counts[0] += 1
+                counts[1] += ok
+                counts[2] += p.is_pet and p.confident and p.pedigree
+            if species == "dog":
+                dogs += 1
+                dog_sure_wrong += p.is_pet and p.confident and not ok
+            if photo.label in data.POPULAR_DOG_BREEDS:
+                popular += 1
+                popular_right += ok
+                popular_sure_right += ok and p.confident
+        line = (
+            f"{group} hold-out ({n}): right {right / n:.1%}, right and sure {sure_right / n:.1%}, "
+            f"sure but wrong {sure_wrong / n:.1%}, rejected as no pet {rejected / n:.1%}"
+        )
+        if popular:
+            line += (
+                f"; the 30 popular breeds ({popular}): right {popular_right / popular:.1%}, "
+                f"right and sure {popular_sure_right / popular:.1%}"
+            )
+        for species, (m, named, sure_pedigree) in ordinary.items():
+            if m:
+                line += (
+                    f"; ordinary {species}s ({m}): answered {NAMES[species]} {named / m:.1%}, "
+                    f"a sure pedigree {sure_pedigree / m:.1%}"
+                )
+        lines.append(line)
+    lines.append(
+        f"all dog photos ({dogs}): a wrong answer stated as sure {dog_sure_wrong / dogs:.1%}"
+    )
+    return lines
+
+
+NAMES = {"cat": "domestic cat", "dog": "mixed breed"}
+
+
+def scenes_report(classifier: Classifier, data_dir: Path, per_group: int) -> list[str]:
+    rng = random.Random(SEED)
+    pets = hold_out_pets(data_dir, per_group, rng)
+    nonpets = data.load_nonpets(data_dir)
+    backgrounds = [p for p in nonpets if p.kind.split(":")[1] in SCENE_CATEGORIES]
+    lines = []
+
+    close_right = rejected = 0
+    for sample in pets:
+        prediction = classifier.classify(sample.path.read_bytes())
+        close_right += prediction.breed == sample.label
+        rejected += not prediction.is_pet
+    close = close_right / len(pets)
+    lines.append(
+        f"close-ups ({len(pets)} hold-out pets): right {close:.1%}, "
+        f"rejected as no pet {rejected / len(pets):.1%}"
+    )
+
+    for kind, (size, fraction, positions) in scenes.KINDS.items():
+        right = found_none = 0
+        times = []
+        for i, sample in enumerate(pets):
+            others = [sample]
+            if len(positions) > 1:
+                others += rng.sample([p for p in pets if p is not sample], len(positions) - 1)
+            scene = Image.open(backgrounds[(i * 7) % len(backgrounds)].path)
+            frame, placed = scenes.scene_with(
+                scene,
+                [(Image.open(s.path), s.label) for s in others],
+                size,
+                fraction,
+                scenes.jitter(rng, positions),
+            )
+            t0 = time.perf_counter()
+            prediction = classifier.classify(jpeg(frame))
+            times.append(time.perf_counter() - t0)
+            right += all(matches(prediction, p.box, p.label) for p in placed)
+            found_none += not prediction.is_pet
+        share = right / len(pets)
+        lines.append(
+            f"{kind}: all named right {share:.1%} ({share / max(close, 1e-9):.0%} of close-up), "
+            f'"no cat or dog" {found_none / len(pets):.1%}, '
+            f"{1000 * sorted(times)[len(times) // 2]:.0f} ms p50"
+        )
+
+    rejected = sum(not classifier.classify(p.path.read_bytes()).is_pet for p in nonpets)
+    lines.append(
+        f'non-pet photos answered "no cat or dog": {rejected / len(nonpets):.1%} of {len(nonpets)}'
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pets", type=int, default=40, help="hold-out pets per group")
+    parser.add_argument("--data", type=Path, default=None)
+    args = parser.parse_args(argv)
+    classifier = get_classifier()
+    data_dir = data.resolve_data_dir(args.data)
+    print(f"model {classifier.card.version}", flush=True)
+    for line in holdout_report(classifier, data_dir):
+        print(line, flush=True)
+    for line in scenes_report(classifier, data_dir, args.pets):
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

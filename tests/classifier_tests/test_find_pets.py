@@ -1,0 +1,94 @@
+"""Finding each pet in the whole photo (classifier.locate): pets off centre, small, in portrait
+frames, two side by side; and no pets found in photos without one."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from classifier import Classifier
+from classifier.locate import frame_size, square_crop
+
+from .conftest import NONPET_PHOTOS, PET_PHOTOS, PHOTOS
+
+SCENES = json.loads((PHOTOS / "scenes.json").read_text(encoding="utf-8"))
+
+
+def centre(box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def inside(point: tuple[float, float], box) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+@pytest.mark.parametrize("name", sorted(SCENES), ids=lambda n: n.removesuffix(".jpg"))
+def test_every_placed_pet_is_found_where_it_is_and_named(classifier: Classifier, name: str) -> None:
+    prediction = classifier.classify((PHOTOS / name).read_bytes())
+    placed = SCENES[name]
+    assert prediction.is_pet
+    assert len(prediction.pets) == len(placed)
+    for truth in placed:
+        matches = [p for p in prediction.pets if inside(centre(p.box), truth["box"])]
+        assert matches, (truth, [p.box for p in prediction.pets])
+        assert truth["label"] in [g.breed for g in matches[0].top]
+    # The top-level answer is the first pet's; pets are listed largest first.
+    assert prediction.breed == prediction.pets[0].breed
+    areas = [(p.box[2] - p.box[0]) * (p.box[3] - p.box[1]) for p in prediction.pets]
+    assert areas == sorted(areas, reverse=True)
+
+
+def test_a_cat_and_a_dog_side_by_side_are_two_answers(classifier: Classifier) -> None:
+    prediction = classifier.classify((PHOTOS / "scene_cat_and_dog.jpg").read_bytes())
+    left_to_right = sorted(prediction.pets, key=lambda p: p.box[0])
+    assert [(p.species, p.breed) for p in left_to_right] == [("cat", "siamese"), ("dog", "beagle")]
+
+
+@pytest.mark.parametrize("path", NONPET_PHOTOS, ids=lambda p: p.stem)
+def test_no_pet_is_found_in_photos_without_one(classifier: Classifier, path: Path) -> None:
+    prediction = classifier.classify(path.read_bytes())
+    assert not prediction.is_pet and prediction.pets == ()
+
+
+@pytest.mark.parametrize("path", PET_PHOTOS, ids=lambda p: p.stem)
+def test_a_close_up_is_one_pet_covering_the_photo(classifier: Classifier, path: Path) -> None:
+    prediction = classifier.classify(path.read_bytes())
+    assert len(prediction.pets) == 1
+    width, height = Image.open(path).size
+    assert prediction.image_size == (width, height)
+    x0, y0, x1, y1 = prediction.pets[0].box
+    assert (x1 - x0) * (y1 - y0) >= 0.25 * width * height
+
+
+def test_boxes_are_in_pixels_of_the_upright_photo(classifier: Classifier) -> None:
+    # The same scene stored sideways with an EXIF orientation: boxes follow the upright photo.
+    upright = Image.open(PHOTOS / "scene_beagle_left_edge.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    buffer = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buffer, format="JPEG", exif=exif)
+    prediction = classifier.classify(buffer.getvalue())
+    assert prediction.image_size == upright.size
+    truth = SCENES["scene_beagle_left_edge.jpg"][0]["box"]
+    assert inside(centre(prediction.pets[0].box), truth)
+
+
+def test_the_whole_frame_look_keeps_the_aspect_and_tiles_the_map() -> None:
+    for width, height in ((1280, 720), (720, 1280), (500, 375), (4000, 3000)):
+        w, h = frame_size(width, height, 300)
+        assert w % 32 == 0 and h % 32 == 0
+        assert abs(w / h - width / height) < 0.2
+        assert 0.7 * 300 * 300 <= w * h <= 1.3 * 300 * 300
+
+
+def test_crops_are_squares_inside_the_photo() -> None:
+    for box in ((0, 200, 300, 500), (1100, 0, 1280, 100), (500, 300, 700, 600)):
+        x0, y0, x1, y1 = square_crop(box, 1280, 720)
+        assert 0 <= x0 < x1 <= 1280 and 0 <= y0 < y1 <= 720
+        assert abs((x1 - x0) - (y1 - y0)) < 1
+        cx, cy = centre(box)
+        assert x0 <= cx <= x1 and y0 <= cy <= y1
