@@ -34,8 +34,9 @@ class BotSettings(EnvSettings):
 
     # Downloads: Telegram's own bot limit is 20 MB; lower it if you like, never raise it.
     max_download_bytes: int = Field(default=TELEGRAM_DOWNLOAD_LIMIT, gt=0)
-    # Download the smallest photo size whose short side is >= model input x this margin.
-    photo_size_margin: float = Field(default=1.15, ge=1.0, le=4.0)
+    # Download the smallest photo size whose short side is >= the classifier's detail side
+    # (twice its crop's short side: 686 px for the 300 px model) x this margin.
+    photo_size_margin: float = Field(default=1.0, ge=0.5, le=4.0)
 
     # Retries of Bot API calls (429 RetryAfter, network errors, 5xx answers).
     retry_attempts: int = Field(default=3, ge=0, le=10)  # retries after the first try

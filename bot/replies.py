@@ -5,12 +5,12 @@ Replies are plain text (no parse mode), so breed names and user input never need
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from classifier import Breed, Prediction
 from classifier.formatting import percent  # shared with the form, the API docs and the CLI
-from classifier.labels import IMAGENET_SOURCE
+from classifier.result import Pet
 
 MAX_MESSAGE_LENGTH = 4096  # Telegram's limit for one text message
 SPECIES_EMOJI = {"cat": "🐱", "dog": "🐶"}
@@ -24,8 +24,12 @@ def prediction_text(prediction: Prediction, *, compact: bool = False) -> str:
             "I don't see a cat or a dog in this photo. "
             "Send me a photo where the pet is clearly visible."
         )
+    if len(prediction.pets) > 1:
+        return pets_text(prediction.pets)
     best = prediction.top[0]
     emoji = SPECIES_EMOJI.get(best.species, "🐾")
+    if not best.pedigree:
+        return _non_pedigree_text(prediction, emoji, compact=compact)
     if prediction.confident:
         species = SPECIES_NAME[best.species]
         text = f"{emoji} {best.display_name} ({species}), {percent(best.confidence)} sure."
@@ -42,24 +46,85 @@ def prediction_text(prediction: Prediction, *, compact: bool = False) -> str:
     return "\n".join(lines)
 
 
+# (sure, unsure) wording of the non-pedigree answers, and how their look-alikes are introduced.
+NON_PEDIGREE_WORDING = {
+    "cat": (
+        ("A domestic cat, no particular breed.", "Probably a domestic cat, no particular breed."),
+        "Closest look-alikes",
+    ),
+    "dog": (("A mixed-breed dog.", "Probably a mixed breed."), "Looks most like"),
+}
+
+
+def _non_pedigree_text(prediction: Prediction, emoji: str, *, compact: bool) -> str:
+    """A domestic cat or a mixed-breed dog: an answer in its own right, with the pedigree
+    breeds it resembles (not claims that it is one)."""
+    (sure, unsure), lead = NON_PEDIGREE_WORDING[prediction.top[0].species]
+    text = f"{emoji} {sure if prediction.confident else unsure}"
+    alikes = prediction.look_alikes[: 1 if compact else 3]
+    if alikes:
+        names = ", ".join(f"{g.display_name} {percent(g.confidence)}" for g in alikes)
+        text += f" {lead}: {names}."
+    return text
+
+
+# Where each pet is, left to right, for 2, 3 or 4 pets.
+POSITIONS = {
+    2: ("left", "right"),
+    3: ("left", "middle", "right"),
+    4: ("left", "centre left", "centre right", "right"),
+}
+
+
+def pets_text(pets: Sequence[Pet]) -> str:
+    """Several pets in one photo: one numbered line each, left to right."""
+    ordered = sorted(pets, key=lambda pet: pet.box[0] + pet.box[2])
+    places = POSITIONS.get(len(ordered), tuple("" for _ in ordered))
+    lines = [f"I see {len(ordered)} pets:"]
+    for rank, (pet, place) in enumerate(zip(ordered, places, strict=True), start=1):
+        lines.append(f"{rank}. {_pet_line(pet, place)}")
+    return "\n".join(lines)
+
+
+def _pet_line(pet: Pet, place: str) -> str:
+    emoji = SPECIES_EMOJI.get(pet.species, "🐾")
+    where = f" ({place})" if place else ""
+    if not pet.pedigree:
+        (sure, unsure), lead = NON_PEDIGREE_WORDING[pet.species]
+        text = (sure if pet.confident else unsure).rstrip(".")
+        text = f"{emoji} {text}{where}"
+        alikes = pet.look_alikes[:2]
+        if alikes:
+            names = ", ".join(f"{g.display_name} {percent(g.confidence)}" for g in alikes)
+            text += f"; {lead.lower()}: {names}"
+        return text + "."
+    if pet.confident:
+        return f"{emoji} {pet.display_name}{where}, {percent(pet.confidence)} sure."
+    text = f"{emoji} not sure{where}: {pet.display_name} {percent(pet.confidence)}"
+    if len(pet.top) > 1:
+        text += f" or {pet.top[1].display_name} {percent(pet.top[1].confidence)}"
+    return text + "."
+
+
 def breeds_text(breeds: Iterable[Breed]) -> str:
-    """The supported breeds, cats then dogs, then the dog breeds only the ImageNet head knows;
-    always within Telegram's 4096 characters."""
-    groups: dict[str, list[str]] = {"cat": [], "dog": [], IMAGENET_SOURCE: []}
+    """Every label, by species: the pedigree breeds, then what the domestic/mixed answers
+    mean; always within Telegram's 4096 characters."""
+    groups: dict[str, list[str]] = {"cat": [], "dog": []}
     for breed in breeds:
-        key = IMAGENET_SOURCE if breed.source == IMAGENET_SOURCE else breed.species
-        groups.setdefault(key, []).append(breed.display_name)
+        if breed.pedigree:
+            groups.setdefault(breed.species, []).append(breed.display_name)
     total = sum(len(names) for names in groups.values())
     parts = [f"I know {total} breeds."]
-    titles = (
-        ("cat", f"{SPECIES_EMOJI['cat']} Cats"),
-        ("dog", f"{SPECIES_EMOJI['dog']} Dogs"),
-        (IMAGENET_SOURCE, f"{SPECIES_EMOJI['dog']} More dogs, recognised with less certainty"),
-    )
-    for key, title in titles:
-        names = sorted(groups.get(key, []), key=str.casefold)
+    for species, title in (("cat", "🐱 Cats"), ("dog", "🐶 Dogs")):
+        names = sorted(groups.get(species, []), key=str.casefold)
         if names:
             parts.append(f"{title} ({len(names)}):\n" + ", ".join(names))
+    parts.append(
+        "Not every pet has a breed: most cats are domestic cats and many dogs are mixes. "
+        'For those I answer "a domestic cat" or "a mixed-breed dog" and name the breeds '
+        "it looks most like. A breed I don't know (for example a dalmatian or a dachshund) "
+        "gets its nearest look-alikes, never a sure answer."
+    )
     return _fit("\n\n".join(parts))
 
 
@@ -71,14 +136,21 @@ def _fit(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
 
 
 def _metric_lines(metrics: Mapping[str, Any]) -> list[str]:
-    """The measured figures from the model card (``model_card.json`` "metrics")."""
-    holdout = metrics.get("holdout") or {}
+    """The measured figures of the model card ("metrics"), one line per hold-out group."""
+    oxford = metrics.get("oxford-pets") or {}
+    dogs = metrics.get("dogs-extra") or {}
+    popular = dogs.get("popular") or {}
+    ordinary = metrics.get("pets-generic") or {}
+    cats, mixed = ordinary.get("cat") or {}, ordinary.get("dog") or {}
     gate = metrics.get("pet_gate") or {}
     rows = (
-        (holdout.get("top1_mean_per_class", holdout.get("top1")), "right breed (top answer)"),
-        (holdout.get("top1_original"), "right breed on uncropped, original-shape photos"),
-        (holdout.get("top3"), "right breed among the top 3"),
-        (holdout.get("species_accuracy"), "cat vs dog right"),
+        (oxford.get("top1_mean_per_class"), "the 37 Oxford-IIIT Pet breeds: right breed"),
+        (oxford.get("top1_original"), "the same, uncropped original-shape photos"),
+        (popular.get("top1"), "popular dog breeds (Labrador, German shepherd...): right breed"),
+        (popular.get("right_and_sure"), "popular dog breeds: right and stated as sure"),
+        (cats.get("answered_non_pedigree"), 'ordinary cats answered "domestic cat"'),
+        (cats.get("confident_pedigree"), "ordinary cats given a sure pedigree (lower is better)"),
+        (mixed.get("confident_pedigree"), "ordinary dogs given a sure pedigree (lower is better)"),
         (gate.get("nonpet_rejected"), "photos without a pet recognised as such"),
     )
     lines = [
@@ -86,8 +158,12 @@ def _metric_lines(metrics: Mapping[str, Any]) -> list[str]:
         for value, label in rows
         if isinstance(value, int | float) and 0 <= value <= 1
     ]
-    n = holdout.get("n")
-    if lines and isinstance(n, int) and n > 0:
+    n = sum(
+        group.get("n", 0)
+        for group in (oxford, dogs, ordinary)
+        if isinstance(group.get("n", 0), int)
+    )
+    if lines and n > 0:
         lines.append(f"• measured on {n} held-out photos the model never saw in training")
     return lines
 

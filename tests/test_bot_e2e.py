@@ -22,7 +22,7 @@ def expected_size(sizes: list[dict]) -> str:
     """The file_id the bot should download among Telegram's sizes of one photo."""
     from classifier import get_classifier
 
-    needed = get_classifier().input_size * 1.15
+    needed = get_classifier().detail_side
     big_enough = [s for s in sizes if min(s["width"], s["height"]) >= needed]
     best = min(big_enough, key=lambda s: s["width"] * s["height"]) if big_enough else sizes[-1]
     return best["file_id"]
@@ -50,9 +50,11 @@ async def test_private_photo_answered_with_breed_from_the_right_size(
     assert "%" in answer["text"]
     assert replied_to(answer) == msg["message_id"]
     assert int(answer["chat_id"]) == u.PRIVATE_CHAT["id"]
-    # 500x333 original re-encoded at 90/320/800/1280: the 320 one is 213 px short side, below
-    # 224 x 1.15; the 800 one (533 px) is the smallest comfortable size. Not the largest.
-    assert bot_api.downloaded_paths == ["photos/beagle-800.jpg"]
+    # 500x333 original re-encoded at 90/320/800/1280: the 800 one (533 px short side) is below
+    # the classifier's detail side (686 px, so that small pets in big photos keep their
+    # detail); the 1280 one is the smallest that has it.
+    assert bot_api.downloaded_paths == [f"photos/{expected_size(sizes)}.jpg"]
+    assert bot_api.downloaded_paths == ["photos/beagle-1280.jpg"]
     actions = bot_api.calls("sendChatAction")
     assert actions and actions[0].params["action"] == "typing"
     assert actions[0].at < bot_api.calls("sendMessage")[0].at
@@ -86,7 +88,7 @@ def unsure_pet_photo(photo) -> bytes:
         # Unsure at every size Telegram would offer, whichever one the bot downloads.
         _, files = u.photo_sizes(data, "probe")
         predictions = [get_classifier().classify(content) for content in files.values()]
-        if all(p.is_pet and not p.confident for p in predictions):
+        if all(p.is_pet and p.pedigree and not p.confident for p in predictions):
             return data
     pytest.fail("no unsure pet photo among the fixtures and their blends")
 
@@ -100,6 +102,29 @@ async def test_unsure_answer_lists_top_three(bot_api, polling_bot, photo) -> Non
     text = answer["text"]
     assert "not sure" in text
     assert [line[:2] for line in text.splitlines()[1:]] == ["1.", "2.", "3."]
+
+
+async def test_two_pets_are_answered_left_to_right(bot_api, polling_bot, photo) -> None:
+    sizes = add_photo(bot_api, photo("scene_cat_and_dog"), "two")
+    bot_api.push_update(u.update(u.photo_message(sizes)))
+
+    [answer] = await bot_api.wait_for_messages(1)
+    await polling_bot.stop()
+    lines = answer["text"].splitlines()
+    assert lines[0] == "I see 2 pets:"
+    assert lines[1].startswith("1. 🐱") and "Siamese (left)" in lines[1]
+    assert lines[2].startswith("2. 🐶") and "Beagle (right)" in lines[2]
+
+
+async def test_an_ordinary_cat_is_a_domestic_cat(bot_api, polling_bot, photo) -> None:
+    sizes = add_photo(bot_api, photo("cat_domestic_tabby"), "tabby")
+    bot_api.push_update(u.update(u.photo_message(sizes)))
+
+    [answer] = await bot_api.wait_for_messages(1)
+    await polling_bot.stop()
+    text = answer["text"]
+    assert "domestic cat, no particular breed" in text
+    assert "Closest look-alikes:" in text and "sure." not in text
 
 
 async def test_non_pet_photo_names_no_breed(bot_api, polling_bot, photo) -> None:

@@ -20,6 +20,7 @@ from bot.filters import addressed_command
 from bot.logs import REDACTED, install_token_redaction, redact
 from bot.retry import RetryPolicy, call_with_retries, may_retry
 from classifier import Breed, BreedGuess, Prediction
+from classifier.result import Pet
 from tests.support import updates as u
 
 TOKEN = "9876543:AAF_secret-token-value_abcdefghijklmn"
@@ -45,6 +46,62 @@ def test_unsure_answer_gives_top_three() -> None:
     lines = replies.prediction_text(prediction).splitlines()
     assert "not sure" in lines[0]
     assert lines[1:] == ["1. Birman (cat), 50%", "2. Ragdoll (cat), 30%", "3. Siamese (cat), 10%"]
+
+
+def test_domestic_cat_and_mixed_dog_are_answers_with_look_alikes() -> None:
+    cat = (
+        BreedGuess("domestic_cat", "Domestic cat", "cat", 0.81, pedigree=False),
+        guess("British Shorthair", "cat", 0.14),
+        guess("Russian Blue", "cat", 0.03),
+    )
+    sure = Prediction(True, "cat", "domestic_cat", "Domestic cat", 0.81, cat, 0.9, True, False)
+    assert replies.prediction_text(sure) == (
+        "🐱 A domestic cat, no particular breed. "
+        "Closest look-alikes: British Shorthair 14%, Russian Blue 3%."
+    )
+    dog = (
+        BreedGuess("mixed_breed_dog", "Mixed-breed dog", "dog", 0.4, pedigree=False),
+        guess("Labrador Retriever", "dog", 0.41),
+        guess("American Pit Bull Terrier", "dog", 0.12),
+    )
+    unsure = Prediction(
+        True, "dog", "mixed_breed_dog", "Mixed-breed dog", 0.4, dog, 0.9, False, False
+    )
+    assert replies.prediction_text(unsure) == (
+        "🐶 Probably a mixed breed. "
+        "Looks most like: Labrador Retriever 41%, American Pit Bull Terrier 12%."
+    )
+
+
+def test_several_pets_are_listed_left_to_right() -> None:
+    cat = Pet(
+        (700, 90, 1200, 700),
+        "cat",
+        "siamese",
+        "Siamese",
+        0.88,
+        True,
+        True,
+        (guess("Siamese", "cat", 0.88),),
+        0.9,
+    )
+    dog = Pet(
+        (10, 100, 600, 700),
+        "dog",
+        "beagle",
+        "Beagle",
+        0.97,
+        True,
+        True,
+        (guess("Beagle", "dog", 0.97),),
+        0.9,
+    )
+    prediction = Prediction.of_pets((cat, dog), (1280, 720))
+    assert replies.prediction_text(prediction).splitlines() == [
+        "I see 2 pets:",
+        "1. 🐶 Beagle (left), 97% sure.",
+        "2. 🐱 Siamese (right), 88% sure.",
+    ]
 
 
 def test_no_pet_never_names_a_breed() -> None:
@@ -74,10 +131,17 @@ def test_about_reads_nested_metrics() -> None:
         name="m",
         version="1",
         backbone="lite0",
-        metrics={"holdout": {"top1": 0.9, "top3": 0.99, "n": 740}},
-        breed_count=37,
+        metrics={
+            "oxford-pets": {"top1_mean_per_class": 0.9, "n": 740},
+            "dogs-extra": {"n": 1062, "popular": {"top1": 0.85, "right_and_sure": 0.7}},
+            "pets-generic": {"n": 400, "cat": {"answered_non_pedigree": 0.93}},
+        },
+        breed_count=133,
     )
-    assert "right breed (top answer): 90.0%" in text and "740 held-out photos" in text
+    assert "the 37 Oxford-IIIT Pet breeds: right breed: 90.0%" in text
+    assert "right and stated as sure: 70.0%" in text
+    assert 'ordinary cats answered "domestic cat": 93.0%' in text
+    assert "2202 held-out photos" in text
     assert "not stored" in text
 
 

@@ -198,3 +198,35 @@ def test_the_forms_link_opens_the_api_docs(browser, server):
         ec.visibility_of_element_located((By.CSS_SELECTOR, ".swagger-ui .opblock"))
     )
     assert browser.current_url == f"{server}/docs"
+
+
+def test_boxes_are_drawn_on_the_preview_for_each_pet(browser, server):
+    from selenium.webdriver.common.by import By
+
+    _upload(browser, server, PHOTOS / "scene_cat_and_dog.jpg")
+    preview = browser.find_element(By.ID, "preview")
+    frame = preview.rect
+    boxes = browser.find_elements(By.CSS_SELECTOR, "#preview-frame .box")
+    assert len(boxes) == 2
+    labels = [b.find_element(By.CSS_SELECTOR, ".box-label").text for b in boxes]
+    assert any("Siamese" in label for label in labels), labels
+    assert any("Beagle" in label for label in labels), labels
+    # Drawn over the photo: the cat's box on its left half, the dog's on its right half.
+    by_label = {
+        label.split(". ", 1)[1].split()[0]: box.rect
+        for label, box in zip(labels, boxes, strict=True)
+    }
+    centre = frame["x"] + frame["width"] / 2
+    assert by_label["Siamese"]["x"] + by_label["Siamese"]["width"] / 2 < centre
+    assert by_label["Beagle"]["x"] + by_label["Beagle"]["width"] / 2 > centre
+    for rect in by_label.values():
+        assert frame["y"] - 1 <= rect["y"] <= frame["y"] + frame["height"]
+        assert rect["width"] > 20 and rect["height"] > 20
+
+
+def test_an_ordinary_cat_is_a_domestic_cat_on_the_form(browser, server):
+    from selenium.webdriver.common.by import By
+
+    _upload(browser, server, PHOTOS / "cat_domestic_tabby.jpg")
+    assert "domestic cat, no particular breed" in browser.find_element(By.ID, "answer").text
+    assert "look-alikes" in browser.find_element(By.ID, "look-alikes").text

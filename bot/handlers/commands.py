@@ -43,7 +43,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _known_breeds(svc: Services) -> tuple[Breed, ...]:
     try:
         classifier = await svc.classifier()
-        return classifier.breeds + classifier.extra_breeds
+        return classifier.breeds
     except ClassifierError:
         # The label file is enough to list breeds while the model is unavailable.
         log.warning("Classifier unavailable; listing breeds from the label file")
@@ -91,7 +91,7 @@ async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             version=card.version,
             backbone=card.backbone,
             metrics=card.metrics,
-            breed_count=len(classifier.breeds) + len(classifier.extra_breeds),
+            breed_count=sum(b.pedigree for b in classifier.breeds),
             privacy=privacy,
         )
     await reply(message, text, svc)

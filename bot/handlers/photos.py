@@ -42,8 +42,10 @@ async def answer_image(source: Message, answer_to: Message, svc: Services) -> No
         log.exception("The classifier is not available")
         await reply(answer_to, replies.model_unavailable(), svc)
         return
-    if attachment.kind is Kind.PHOTO:  # now the size can be chosen for the model's input
-        attachment = attachment_of(source, classifier.input_size, margin) or attachment
+    if attachment.kind is Kind.PHOTO:  # now the size can be chosen for the classifier
+        # Its detail side (twice the crop's): a pet a third of a phone photo's height keeps
+        # real pixels, so Telegram's largest size (1280 px) for most phone photos.
+        attachment = attachment_of(source, classifier.detail_side, margin) or attachment
     limit = svc.settings.max_download_bytes
     if attachment.file_size is not None and attachment.file_size > limit:
         await reply(answer_to, replies.too_large(attachment.file_size, limit), svc)
@@ -62,9 +64,10 @@ async def answer_image(source: Message, answer_to: Message, svc: Services) -> No
             await reply(answer_to, replies.invalid_image(str(exc)), svc)
             return
     log.info(
-        "Answered chat %s: pet=%s breed=%s confidence=%.3f",
+        "Answered chat %s: pet=%s pets=%d breed=%s confidence=%.3f",
         answer_to.chat_id,
         prediction.is_pet,
+        len(prediction.pets),
         prediction.breed,
         prediction.confidence,
     )

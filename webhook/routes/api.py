@@ -29,6 +29,23 @@ class BreedGuessOut(BaseModel):
     confidence: float = Field(ge=0, le=1, description="Calibrated probability, 4 decimals.")
     display_name: str = Field(examples=["Beagle"])
     species: Species
+    pedigree: bool = Field(
+        description="False for the non-breed answers domestic_cat and mixed_breed_dog."
+    )
+
+
+class PetOut(BaseModel):
+    box: list[int] = Field(
+        min_length=4,
+        max_length=4,
+        description="x0, y0, x1, y1 in pixels of the upright (EXIF-rotated) photo.",
+        examples=[[40, 120, 610, 700]],
+    )
+    species: Species
+    breed: str = Field(examples=["beagle"])
+    confidence: float = Field(ge=0, le=1)
+    confident: bool
+    top: list[BreedGuessOut]
 
 
 class ClassifyResponse(BaseModel):
@@ -44,7 +61,20 @@ class ClassifyResponse(BaseModel):
     )
     top: list[BreedGuessOut] = Field(description="Best guesses, most likely first.")
     display_name: str | None = Field(default=None, examples=["Beagle"])
-    confident: bool = Field(description="The top breed clears the model's confidence threshold.")
+    confident: bool = Field(
+        description="The model states the answer as sure (its calibrated threshold); the bot and "
+        "the form word the answer by it."
+    )
+    pedigree: bool | None = Field(
+        default=None,
+        description="False when the answer is domestic_cat or mixed_breed_dog; null for no pet.",
+    )
+    pets: list[PetOut] = Field(
+        description="Every cat or dog found (up to 4), largest first; the fields above describe "
+        "the first. Empty when there is no pet."
+    )
+    image_width: int | None = Field(default=None, description="Upright photo, pixels.")
+    image_height: int | None = Field(default=None, description="Upright photo, pixels.")
     image_format: str | None = Field(description="Format sniffed from the content, e.g. JPEG.")
     model_version: str
 
@@ -84,11 +114,18 @@ async def classify(
         return JSONResponse({"detail": problem.message}, status_code=problem.status_code)
     prediction = classified.prediction
     body = prediction.to_dict()
-    for entry, guess in zip(body["top"], prediction.top, strict=True):
-        entry.update(display_name=guess.display_name, species=guess.species)
+    guesses = list(zip(body["top"], prediction.top, strict=True))
+    for pet_entry, pet in zip(body["pets"], prediction.pets, strict=True):
+        guesses += zip(pet_entry["top"], pet.top, strict=True)
+    for entry, guess in guesses:
+        entry.update(
+            display_name=guess.display_name, species=guess.species, pedigree=guess.pedigree
+        )
     body.update(
         display_name=prediction.display_name,
-        confident=prediction.confident,
+        pedigree=prediction.pedigree if prediction.is_pet else None,
+        image_width=prediction.image_size[0] if prediction.image_size else None,
+        image_height=prediction.image_size[1] if prediction.image_size else None,
         image_format=classified.image_format,
         model_version=classifier.card.version,
     )

@@ -44,8 +44,8 @@ class StoreHealth(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "error"]
     model_loaded: bool
-    labels: int  # the breed head's labels (the Oxford-IIIT Pet breeds)
-    other_dog_breeds: int = 0  # dog breeds answered from the ImageNet head
+    labels: int  # every label the breed head answers (breeds and the domestic/mixed outcomes)
+    pedigree_breeds: int = 0  # of which breeds (labels with pedigree = yes)
     model_name: str | None = None
     model_version: str | None = None
     backbone: str | None = None
@@ -94,7 +94,7 @@ async def healthz(settings: Annotated[WebSettings, Depends(web_settings)]) -> JS
         status="error" if problems else "ok",
         model_loaded=True,
         labels=len(classifier.breeds),
-        other_dog_breeds=len(classifier.extra_breeds),
+        pedigree_breeds=sum(b.pedigree for b in classifier.breeds),
         model_name=card.name,
         model_version=card.version,
         backbone=card.backbone,
