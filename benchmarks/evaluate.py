@@ -186,11 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pets", type=int, default=40, help="hold-out pets per group")
     parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--scenes-only", action="store_true", help="skip the hold-out groups")
     args = parser.parse_args(argv)
     classifier = get_classifier()
     data_dir = data.resolve_data_dir(args.data)
     print(f"model {classifier.card.version}", flush=True)
-    for line in holdout_report(classifier, data_dir):
+    for line in [] if args.scenes_only else holdout_report(classifier, data_dir):
         print(line, flush=True)
     for line in scenes_report(classifier, data_dir, args.pets):
         print(line, flush=True)

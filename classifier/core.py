@@ -63,16 +63,21 @@ class Classifier:
         output = self.backbone.run(batch)
         probs = self.head.probabilities(output.features)
         scores = pet_mass(output.imagenet_logits)
+        # A zoomed crop of a photo without pets looks for one harder than a centre crop does:
+        # there the pet probe must agree with the gate.
+        probe = self.head.pet_logit(output.features)
         scale = upright_scale(data, image)
         pets = [
             self._pet(probs[i], float(scores[i]), _scaled(box, scale, image), top_k)
-            for i, (_, box) in enumerate(crops)
+            for i, (crop, box) in enumerate(crops)
             if scores[i] >= self.card.pet_threshold
+            and (crop == centre_region(image) or probe[i] > 0)
         ]
         size = (round(image.width * scale), round(image.height * scale))
         if not pets:
             best = float(scores.max())
             return Prediction(False, None, None, None, 1.0 - best, (), best, image_size=size)
+        pets = locate.merge_halves(pets)
         pets.sort(key=lambda pet: -_area(pet.box))
         return Prediction.of_pets(tuple(pets), size)
 
@@ -84,16 +89,34 @@ class Classifier:
         if not self._finds_pets:
             return [centre]
         size = locate.frame_size(image.width, image.height, self.input_size)
-        frame = np.asarray(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
-        feature_map = self.backbone.run(frame[None]).feature_map
-        assert feature_map is not None
-        pet, cat_vs_dog = locate.pet_map(self.head, feature_map[0], self._is_cat)
-        regions = locate.find_regions(pet, cat_vs_dog, image.width, image.height)
+        regions = self._look(image, [whole], size)
+        if not regions:
+            tiles = locate.tiles(image.width, image.height)
+            tile = (self.input_size, self.input_size)
+            regions = locate.drop_overlaps(self._look(image, tiles, tile))[: locate.MAX_PETS]
         if not regions:
             return [centre]
         if len(regions) == 1 and locate.is_close_up(regions[0], image.width, image.height):
             return [(centre[0], _float_box(regions[0].box))]
         return [(r.crop, _float_box(r.box)) for r in regions]
+
+    def _look(
+        self, image: Image.Image, areas: list[Box], size: tuple[int, int]
+    ) -> list[locate.Region]:
+        """Pet regions seen in ``areas`` of the photo, each looked at ``size`` pixels."""
+        if not areas:
+            return []
+        views = [
+            np.asarray(image.resize(size, Image.Resampling.BILINEAR, box=area, reducing_gap=2.0))
+            for area in areas
+        ]
+        feature_maps = self.backbone.run(np.stack(views)).feature_map
+        assert feature_maps is not None
+        regions = []
+        for area, feature_map in zip(areas, feature_maps, strict=True):
+            pet, cat_vs_dog = locate.pet_map(self.head, feature_map, self._is_cat)
+            regions += locate.find_regions(pet, cat_vs_dog, image.width, image.height, area)
+        return sorted(regions, key=lambda r: -r.strength)
 
     def _pixels(self, image: Image.Image, region: Box) -> np.ndarray:
         if region == centre_region(image):

@@ -17,24 +17,28 @@ Pure NumPy on a map of at most a few hundred cells: well under a millisecond.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from classifier.head import LinearHead
-from classifier.preprocess import short_side_for
+from classifier.preprocess import CROP_FRACTION, short_side_for
+from classifier.result import Pet
 
 CELL = 32  # backbone stride: one feature-map cell per 32x32 input pixels
 MAX_PETS = 4
-PET_CELL_LOGIT = 14.0  # a cell is "pet" when the probe's logit there is above this
+PET_CELL_LOGIT = 8.0  # a cell is "pet" when the probe's logit there is above this
 MIN_CELLS = 2  # smaller blobs are noise, unless they are the strongest
+TILE_ASPECT = 1.25  # photos at least this elongated get a closer look in tiles
+TOUCH = 0.05  # boxes closer than this share of the larger side touch
 MIN_SPECIES_CELLS = 3  # a cat part and a dog part this big in one blob are two animals...
 SPECIES_SHARE = 0.25  # ...when each holds this share of the blob's evidence
 MARGIN_CELLS = 0.6  # CAMs mark the most telling parts (heads); widen to the whole animal
 CROP_SCALE = 1.15  # context around the pet, as in the close-up photos the head was trained on
-# A lone pet whose crop is at least this share of the photo's short side is a close-up: the
+# A lone pet inside the centre crop, and at least this share of its side, is a close-up: the
 # centre crop the head was trained on sees it whole (and answers exactly as before).
-CLOSE_UP_SIDE = 0.8
+CLOSE_UP_SIDE = 0.5
+CLOSE_UP_SLACK = 0.1  # how far (share of the centre crop's side) the box may stick out of it
 DETAIL = 2.0  # decode photos to twice the crop's short side: small pets keep their detail
 
 
@@ -56,8 +60,30 @@ def detail_side(input_size: int) -> int:
 
 
 def is_close_up(region: Region, width: int, height: int) -> bool:
-    side = max(region.crop[2] - region.crop[0], region.crop[3] - region.crop[1])
-    return side >= CLOSE_UP_SIDE * min(width, height)
+    """The pet fits in the centre crop and is big in it."""
+    side = min(width, height) * CROP_FRACTION
+    slack = CLOSE_UP_SLACK * side
+    left, top = (width - side) / 2 - slack, (height - side) / 2 - slack
+    x0, y0, x1, y1 = region.box
+    inside = x0 >= left and y0 >= top and x1 <= left + side + 2 * slack
+    inside = inside and y1 <= top + side + 2 * slack
+    return inside and max(x1 - x0, y1 - y0) >= CLOSE_UP_SIDE * side
+
+
+def tiles(width: int, height: int) -> list[tuple[float, float, float, float]]:
+    """A closer look when the whole frame shows no pet: overlapping squares along the long
+    side of a landscape or portrait photo (none for a squarish one), each at the model's
+    resolution, so a pet a third of the frame high fills a third of a tile, not a ninth."""
+    side = float(min(width, height))
+    long = max(width, height)
+    if long < TILE_ASPECT * side:
+        return []
+    count = int(np.ceil(long / side)) if long > side else 1
+    count = max(2, count)
+    starts = np.linspace(0.0, long - side, count)
+    if width >= height:
+        return [(float(x), 0.0, float(x) + side, side) for x in starts]
+    return [(0.0, float(y), side, float(y) + side) for y in starts]
 
 
 def frame_size(width: int, height: int, input_size: int) -> tuple[int, int]:
@@ -88,20 +114,25 @@ def _logsumexp(x: np.ndarray) -> np.ndarray:
 
 
 def find_regions(
-    pet: np.ndarray, cat_vs_dog: np.ndarray, width: int, height: int
+    pet: np.ndarray,
+    cat_vs_dog: np.ndarray,
+    width: int,
+    height: int,
+    area: tuple[float, float, float, float] | None = None,
 ) -> list[Region]:
-    """Regions of pet cells as crops of a ``width`` x ``height`` photo; strongest first, at
-    most MAX_PETS. A region with a strong cat part and a strong dog part is two pets."""
+    """Regions of pet cells as crops of a ``width`` x ``height`` photo, whose part ``area``
+    (default: all of it) the maps cover; strongest first, at most MAX_PETS. A region with a
+    strong cat part and a strong dog part is two pets."""
+    area = area or (0.0, 0.0, float(width), float(height))
     on = pet > PET_CELL_LOGIT
     found: list[Region] = []
-    for cells in _components(_close_gaps(on)):
-        cells = [c for c in cells if on[c]]  # the bridging cells only join, they add nothing
+    for cells in _components(on):
         for part in _by_species(cells, pet, cat_vs_dog):
             ys, xs = zip(*part, strict=True)
-            strength = float(sum(pet[y, x] - PET_CELL_LOGIT for y, x in part))
+            strength = float(sum(max(pet[y, x] - PET_CELL_LOGIT, 1e-3) for y, x in part))
             votes = sum(1 if cat_vs_dog[y, x] > 0 else -1 for y, x in part)
             kind = "cat" if votes > 0 else "dog"
-            found.append(_region(xs, ys, kind, strength, pet.shape, width, height))
+            found.append(_region(xs, ys, kind, strength, pet.shape, area, (width, height)))
     if not found:
         return []
     found.sort(key=lambda r: -r.strength)
@@ -111,16 +142,7 @@ def find_regions(
         for i, r in enumerate(found)
         if i == 0 or (r.strength >= 0.25 * strongest and _cells(r, pet.shape) >= MIN_CELLS)
     ]
-    return _drop_overlaps(kept)[:MAX_PETS]
-
-
-def _close_gaps(on: np.ndarray) -> np.ndarray:
-    """``on`` plus cells between two "on" cells in a row or a column: one animal's parts
-    (head and body, two ears) often light up with a quiet cell between them."""
-    bridged = on.copy()
-    bridged[1:-1, :] |= on[:-2, :] & on[2:, :]
-    bridged[:, 1:-1] |= on[:, :-2] & on[:, 2:]
-    return bridged
+    return drop_overlaps(kept)[:MAX_PETS]
 
 
 def _by_species(
@@ -172,14 +194,15 @@ def _components(on: np.ndarray) -> list[list[tuple[int, int]]]:
     return groups
 
 
-def _region(xs, ys, species: str, strength: float, shape, width: int, height: int) -> Region:
+def _region(xs, ys, species: str, strength: float, shape, area, size) -> Region:
     rows, cols = shape
-    sx, sy = width / cols, height / rows
-    x0 = max(0.0, (min(xs) - MARGIN_CELLS) * sx)
-    x1 = min(float(width), (max(xs) + 1 + MARGIN_CELLS) * sx)
-    y0 = max(0.0, (min(ys) - MARGIN_CELLS) * sy)
-    y1 = min(float(height), (max(ys) + 1 + MARGIN_CELLS) * sy)
-    share = (x1 - x0) * (y1 - y0) / (width * height)
+    width, height = size
+    sx, sy = (area[2] - area[0]) / cols, (area[3] - area[1]) / rows
+    x0 = max(0.0, area[0] + (min(xs) - MARGIN_CELLS) * sx)
+    x1 = min(float(width), area[0] + (max(xs) + 1 + MARGIN_CELLS) * sx)
+    y0 = max(0.0, area[1] + (min(ys) - MARGIN_CELLS) * sy)
+    y1 = min(float(height), area[1] + (max(ys) + 1 + MARGIN_CELLS) * sy)
+    share = (x1 - x0) * (y1 - y0) / ((area[2] - area[0]) * (area[3] - area[1]))
     box = (round(x0), round(y0), round(x1), round(y1))
     return Region(box, square_crop(box, width, height), species, strength, share)
 
@@ -202,7 +225,7 @@ def _cells(region: Region, shape) -> float:
     return region.share * rows * cols
 
 
-def _drop_overlaps(regions: list[Region]) -> list[Region]:
+def drop_overlaps(regions: list[Region]) -> list[Region]:
     """A weaker region mostly inside a stronger one's box is the same pet."""
     kept: list[Region] = []
     for region in regions:
@@ -217,3 +240,29 @@ def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float
     h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
     area = max(1, (a[2] - a[0]) * (a[3] - a[1]))
     return w * h / area
+
+
+def merge_halves(pets: list[Pet]) -> list[Pet]:
+    """Two touching crops named the same breed are one animal whose parts (head, body) lit up
+    apart: one answer, over both boxes, with the surer of the two names."""
+    merged: list[Pet] = []
+    for pet in sorted(pets, key=lambda p: -p.confidence):
+        for i, other in enumerate(merged):
+            if other.breed == pet.breed and _touch(other.box, pet.box):
+                union = (
+                    min(other.box[0], pet.box[0]),
+                    min(other.box[1], pet.box[1]),
+                    max(other.box[2], pet.box[2]),
+                    max(other.box[3], pet.box[3]),
+                )
+                merged[i] = replace(other, box=union)
+                break
+        else:
+            merged.append(pet)
+    return merged
+
+
+def _touch(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    gap = max(a[0] - b[2], b[0] - a[2], a[1] - b[3], b[1] - a[3])
+    side = max(a[2] - a[0], a[3] - a[1], b[2] - b[0], b[3] - b[1])
+    return gap <= TOUCH * side
