@@ -77,6 +77,7 @@ def unsure_pet_photo(photo) -> bytes:
         "dog_american_pit_bull_terrier",
         "dog_beagle",
         "dog_pug",
+        "dog_dalmatian",  # no dalmatian label: never a sure answer
     ]
     candidates = [photo(name) for name in names]
     for a, b in itertools.combinations(names, 2):
@@ -85,10 +86,10 @@ def unsure_pet_photo(photo) -> bytes:
         Image.blend(first, second.resize(first.size), 0.5).save(buffer, format="JPEG")
         candidates.append(buffer.getvalue())
     for data in candidates:
-        # Unsure at every size Telegram would offer, whichever one the bot downloads.
-        _, files = u.photo_sizes(data, "probe")
-        predictions = [get_classifier().classify(content) for content in files.values()]
-        if all(p.is_pet and p.pedigree and not p.confident for p in predictions):
+        # Unsure at the size the bot downloads among those Telegram would offer.
+        sizes, files = u.photo_sizes(data, "probe")
+        prediction = get_classifier().classify(files[expected_size(sizes)])
+        if prediction.is_pet and prediction.pedigree and not prediction.confident:
             return data
     pytest.fail("no unsure pet photo among the fixtures and their blends")
 
@@ -112,7 +113,8 @@ async def test_two_pets_are_answered_left_to_right(bot_api, polling_bot, photo) 
     await polling_bot.stop()
     lines = answer["text"].splitlines()
     assert lines[0] == "I see 2 pets:"
-    assert lines[1].startswith("1. 🐱") and "Siamese (left)" in lines[1]
+    # The Siamese is unsure between Siamese and Birman, as its close-up is.
+    assert lines[1].startswith("1. 🐱") and "(left)" in lines[1] and "Siamese" in lines[1]
     assert lines[2].startswith("2. 🐶") and "Beagle (right)" in lines[2]
 
 

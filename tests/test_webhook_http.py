@@ -69,12 +69,16 @@ def test_api_classifies_a_dog_like_the_cli(handler, source):
     body = result.json()
     expected = get_classifier().classify(data, top_k=3).to_dict()
     # The CLI object's fields, identical; extra keys are additions only.
-    assert {key: body[key] for key in expected if key != "top"} == {
-        key: value for key, value in expected.items() if key != "top"
+    lists = ("top", "pets")  # their entries gain display names: compared below
+    assert {key: body[key] for key in expected if key not in lists} == {
+        key: value for key, value in expected.items() if key not in lists
     }
-    assert [{"breed": g["breed"], "confidence": g["confidence"]} for g in body["top"]] == (
-        expected["top"]
-    )
+
+    def cli_fields(guesses):
+        return [{"breed": g["breed"], "confidence": g["confidence"]} for g in guesses]
+
+    assert cli_fields(body["top"]) == expected["top"]
+    assert [{**pet, "top": cli_fields(pet["top"])} for pet in body["pets"]] == expected["pets"]
     assert body["breed"] == "beagle" and body["species"] == "dog" and body["is_pet"]
     assert body["display_name"] == "Beagle"
     assert body["image_format"] == "JPEG"
@@ -240,7 +244,8 @@ def test_healthz_reports_the_loaded_model(handler):
     body = result.json()
     card = get_classifier().card
     assert body["status"] == "ok" and body["model_loaded"] is True
-    assert body["labels"] == 37 == len(get_classifier().breeds)
+    assert body["labels"] == 135 == len(get_classifier().breeds)
+    assert body["pedigree_breeds"] == 133
     assert body["model_version"] == card.version and body["model_name"] == card.name
     assert set(body["telegram"]) == {"token_configured", "secret_configured", "application_ready"}
 

@@ -137,7 +137,7 @@ def test_handler_classifies_a_photo_in_a_venv_of_exactly_the_runtime_pins(runtim
 
     assert result["status"] == 200 and result["again"] == 200
     assert result["body"]["breed"] == "beagle" and result["body"]["species"] == "dog"
-    assert result["health"]["model_loaded"] is True and result["health"]["labels"] == 37
+    assert result["health"]["model_loaded"] is True and result["health"]["labels"] == 135
     assert result["forbidden"] == [], "the runtime set must not pull these in"
     assert result["fastapi"].startswith(str(runtime_venv))
 

@@ -112,7 +112,7 @@ def split_data(args: argparse.Namespace, labels: tuple[Breed, ...]) -> Dataset:
         if args.smoke:
             photos = smoke_subset(photos)
         train, held = data.split(photos, data.HOLDOUT, args.seed)
-        if group == OXFORD and args.validation_photos is not None:
+        if group == OXFORD and args.validation_photos is not None and not args.smoke:
             calib_set = set(args.validation_photos)
             calib = np.array([p.relative(args.data_dir) in calib_set for p in train])
             if {p.relative(args.data_dir) for p in held} & calib_set:

@@ -34,7 +34,7 @@ def test_torch_network_matches_the_keras_port_that_gets_exported() -> None:
 
     state = load_state_dict("lite0")
     pixels = np.stack([to_model_input(decode_image(p.read_bytes()), 224) for p in PET_PHOTOS[:2]])
-    keras_features, keras_logits = build_model("lite0", state=state).predict(
+    keras_features, keras_logits, _ = build_model("lite0", state=state).predict(
         pixels.astype(np.float32), verbose=0
     )
     network = EfficientNetLite(state).eval()
@@ -68,4 +68,4 @@ def test_prepare_train_and_export_a_checkpoint(tmp_path: Path) -> None:
     summary = json.loads((runs / "summary.json").read_text())
     assert 0.0 <= summary[0]["final"]["val_top1"] <= 1.0
     model = build_model("lite2", state=state, input_size=64)
-    assert model.output_shape == [(None, 1280), (None, 1000)]
+    assert model.output_shape == [(None, 1280), (None, 1000), (None, 2, 2, 1280)]
