@@ -87,12 +87,16 @@ def tiles(width: int, height: int) -> list[tuple[float, float, float, float]]:
 
 
 def frame_size(width: int, height: int, input_size: int) -> tuple[int, int]:
-    """The whole-frame look: about ``input_size``² pixels, aspect kept, sides multiples of the
-    cell size (the feature map then tiles the photo exactly)."""
-    scale = (input_size * input_size / (width * height)) ** 0.5
-    w = max(2, round(width * scale / CELL)) * CELL
-    h = max(2, round(height * scale / CELL)) * CELL
-    return w, h
+    """The whole-frame look: about ``input_size``² pixels, sides multiples of the cell size
+    (the feature map then tiles the photo exactly), the aspect ratio nearest the photo's among
+    a few (each shape keeps an interpreter of its own: classifier.runtime)."""
+    aspect = width / height
+    shapes = []
+    for cells in range(5, 16):
+        long = cells * CELL
+        short = max(2, round(input_size * input_size / long / CELL)) * CELL
+        shapes += [(long, short), (short, long)]
+    return min(shapes, key=lambda s: (abs(np.log(s[0] / s[1] / aspect)), -s[0] * s[1]))
 
 
 def pet_map(

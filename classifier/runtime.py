@@ -1,7 +1,9 @@
 """LiteRT runtime: a small pool of interpreters over one ``.tflite`` file, safe for threads.
 
-A LiteRT interpreter is not thread-safe, so each call borrows one from a pool (size 1 behaves
-like a lock). The model outputs pooled backbone features, the ImageNet logits and (models from
+A LiteRT interpreter is not thread-safe, so each call borrows a slot from a pool (size 1
+behaves like a lock). Resizing an interpreter's input re-plans its delegate (tens of ms), so a
+slot keeps one interpreter per input shape it has seen (the breed crop and the few whole-frame
+shapes of classifier.locate), and a batch runs image by image. The model outputs pooled backbone features, the ImageNet logits and (models from
 2.1 on) the feature map before pooling. LiteRT is imported when a backbone is built, so the
 rest of ``classifier`` (preprocessing, head maths, labels, gate) imports without it: training
 code on a GPU machine uses those same definitions.
@@ -10,6 +12,7 @@ code on a GPU machine uses those same definitions.
 from __future__ import annotations
 
 import queue
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ import numpy as np
 
 from classifier.errors import ModelIntegrityError
 
+MAX_SHAPES = 8  # interpreters kept per slot, one per input shape
 FEATURE_DIM_MIN = 256  # any output that is not the 1000-way ImageNet head is the feature vector
 IMAGENET_CLASSES = 1000
 
@@ -36,15 +40,15 @@ class LiteRTBackbone:
     def __init__(self, model_path: Path, *, num_threads: int = 1, pool_size: int = 1) -> None:
         self._model_content = model_path.read_bytes()
         self._num_threads = num_threads
-        self._pool: queue.Queue = queue.Queue()
+        self._pool: queue.Queue[OrderedDict] = queue.Queue()
         first = self._new_interpreter()
         details = first.get_input_details()[0]
         self.input_size = int(details["shape"][1])
         self.input_dtype = details["dtype"]
         self.has_feature_map = any(len(o["shape"]) == 4 for o in first.get_output_details())
-        self._pool.put(first)
+        self._pool.put(OrderedDict({(self.input_size, self.input_size): first}))
         for _ in range(max(0, pool_size - 1)):
-            self._pool.put(self._new_interpreter())
+            self._pool.put(OrderedDict())
 
     def _new_interpreter(self):
         from ai_edge_litert.interpreter import Interpreter
@@ -77,29 +81,46 @@ class LiteRTBackbone:
     def run(self, batch: np.ndarray) -> BackboneOutput:
         """``batch``: (n, height, width, 3) uint8 pixels: (n, size, size, 3) for a breed, any
         height and width for a look at a whole frame (the network is fully convolutional)."""
-        with self._borrow() as interpreter:
-            input_detail = interpreter.get_input_details()[0]
-            if tuple(input_detail["shape"]) != batch.shape:
-                interpreter.resize_tensor_input(input_detail["index"], batch.shape)
-                interpreter.allocate_tensors()
-                input_detail = interpreter.get_input_details()[0]
-            interpreter.set_tensor(input_detail["index"], batch.astype(input_detail["dtype"]))
-            interpreter.invoke()
-            features = logits = feature_map = None
-            for detail in interpreter.get_output_details():
-                value = interpreter.get_tensor(detail["index"]).astype(np.float32)
-                if detail["dtype"] != np.float32 and detail["quantization"][0]:
-                    scale, zero_point = detail["quantization"]
-                    value = (value - zero_point) * scale
-                if value.ndim == 4:
-                    feature_map = value
-                elif value.shape[-1] == IMAGENET_CLASSES:
-                    logits = value
-                else:
-                    features = value
-        assert features is not None and logits is not None
+        with self._borrow() as slot:
+            outputs = [self._invoke(slot, image[None]) for image in batch]
+        maps = [o[2] for o in outputs]
         return BackboneOutput(
-            features=features.reshape(len(batch), -1),
-            imagenet_logits=logits,
-            feature_map=feature_map,
+            features=np.concatenate([o[0] for o in outputs]).reshape(len(batch), -1),
+            imagenet_logits=np.concatenate([o[1] for o in outputs]),
+            feature_map=None if maps[0] is None else np.concatenate(maps),
         )
+
+    def _interpreter(self, slot: OrderedDict, shape: tuple[int, ...]):
+        key = (shape[1], shape[2])
+        interpreter = slot.get(key)
+        if interpreter is None:
+            interpreter = self._new_interpreter()
+            index = interpreter.get_input_details()[0]["index"]
+            if tuple(interpreter.get_input_details()[0]["shape"]) != shape:
+                interpreter.resize_tensor_input(index, shape)
+                interpreter.allocate_tensors()
+            slot[key] = interpreter
+            while len(slot) > MAX_SHAPES:
+                slot.popitem(last=False)  # the least recently used shape
+        slot.move_to_end(key)
+        return interpreter
+
+    def _invoke(self, slot: OrderedDict, image: np.ndarray):
+        interpreter = self._interpreter(slot, image.shape)
+        detail = interpreter.get_input_details()[0]
+        interpreter.set_tensor(detail["index"], image.astype(detail["dtype"]))
+        interpreter.invoke()
+        features = logits = feature_map = None
+        for output in interpreter.get_output_details():
+            value = interpreter.get_tensor(output["index"]).astype(np.float32)
+            if output["dtype"] != np.float32 and output["quantization"][0]:
+                scale, zero_point = output["quantization"]
+                value = (value - zero_point) * scale
+            if value.ndim == 4:
+                feature_map = value
+            elif value.shape[-1] == IMAGENET_CLASSES:
+                logits = value
+            else:
+                features = value
+        assert features is not None and logits is not None
+        return features, logits, feature_map
