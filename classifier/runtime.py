@@ -3,10 +3,12 @@
 A LiteRT interpreter is not thread-safe, so each call borrows a slot from a pool (size 1
 behaves like a lock). Resizing an interpreter's input re-plans its delegate (tens of ms), so a
 slot keeps one interpreter per input shape it has seen (the breed crop and the few whole-frame
-shapes of classifier.locate), and a batch runs image by image. The model outputs pooled backbone features, the ImageNet logits and (models from
-2.1 on) the feature map before pooling. LiteRT is imported when a backbone is built, so the
-rest of ``classifier`` (preprocessing, head maths, labels, gate) imports without it: training
-code on a GPU machine uses those same definitions.
+shapes of classifier.locate), and a batch runs image by image.
+
+The model outputs pooled backbone features, the ImageNet logits and (models from 3.0 on) the
+feature map before pooling. LiteRT is imported when a backbone is built, so the rest of
+``classifier`` (preprocessing, head maths, labels, gate) imports without it: training code on a
+GPU machine uses those same definitions.
 """
 
 from __future__ import annotations
