@@ -3,8 +3,9 @@
 Why: a logistic head on the frozen ImageNet backbone tops out near 91% on original-aspect
 photos (docs/model.md). Fine-tuning the whole backbone with fresh random crops every epoch
 lets it learn breed details; the ImageNet head is *distilled* from the frozen original
-("learning without forgetting"), so the "no cat or dog" gate and the 96 ImageNet-only dog
-breeds keep working on the same single network.
+("learning without forgetting"), so the "no cat or dog" gate keeps working on the same single
+network. The committed checkpoint was fine-tuned on the Oxford photos only; fine-tuning on the
+Stanford Dogs and ordinary-pet folders too is the next step (docs/model.md, model 3.0).
 
 Two steps, so the GPU step needs nothing but torch, numpy and Pillow:
 
