@@ -60,7 +60,7 @@ class Classifier:
             max_bytes=self.settings.max_bytes,
         )
         crops = self.crops(image)
-        batch = np.stack([self._pixels(image, crop) for crop, _ in crops])
+        batch = np.stack([self._pixels(image, crop) for crop, _, _ in crops])
         output = self.backbone.run(batch)
         probs = self.head.probabilities(output.features)
         scores = pet_mass(output.imagenet_logits)
@@ -70,8 +70,8 @@ class Classifier:
         scale = upright_scale(data, image)
         pets = [
             self._pet(probs[i], float(scores[i]), _scaled(box, scale, image), top_k)
-            for i, (crop, box) in enumerate(crops)
-            if scores[i] >= self.card.pet_threshold
+            for i, (crop, box, strictness) in enumerate(crops)
+            if scores[i] >= self.card.pet_threshold * strictness
             and (crop == centre_region(image) or probe[i] > 0)
         ]
         size = (round(image.width * scale), round(image.height * scale))
@@ -82,24 +82,35 @@ class Classifier:
         pets.sort(key=lambda pet: -_area(pet.box))
         return Prediction.of_pets(tuple(pets), size)
 
-    def crops(self, image: Image.Image) -> list[tuple[Box, Box]]:
-        """(region to classify, box of the pet) for each pet candidate, in the decoded image's
-        pixels. A close-up (or a model without a pet probe) gets today's centre crop."""
+    def crops(self, image: Image.Image) -> list[tuple[Box, Box, float]]:
+        """(region to classify, box of the pet, how strict its gate is) for each pet candidate,
+        in the decoded image's pixels. A close-up (or a model without a pet probe) gets today's
+        centre crop."""
         whole = (0.0, 0.0, float(image.width), float(image.height))
-        centre = (centre_region(image), whole)
+        centre = (centre_region(image), whole, 1.0)
         if not self._finds_pets:
             return [centre]
         size = locate.frame_size(image.width, image.height, self.input_size)
-        regions = self._look(image, [whole], size)
-        if not regions:
+        seen = self._look(image, [whole], size)
+        lone = len(seen) == 1
+        if lone and locate.is_close_up(seen[0], image.width, image.height):
+            return [(centre[0], _float_box(seen[0].box), 1.0)]
+        regions = seen
+        if not seen or (lone and seen[0].share < locate.LONE_SHARE):
+            # Nothing, or one pet off to a side: a closer look for small pets and for a second
+            # one the whole frame missed (tiles only for elongated photos).
             tiles = locate.tiles(image.width, image.height)
             tile = (self.input_size, self.input_size)
-            regions = locate.drop_overlaps(self._look(image, tiles, tile))[: locate.MAX_PETS]
+            regions = locate.drop_overlaps(seen + self._look(image, tiles, tile))
+            regions = regions[: locate.MAX_PETS]
         if not regions:
             return [centre]
-        if len(regions) == 1 and locate.is_close_up(regions[0], image.width, image.height):
-            return [(centre[0], _float_box(regions[0].box))]
-        return [(r.crop, _float_box(r.box)) for r in regions]
+        # A second pet that only the closer look saw must convince the gate twice as much
+        # (scenery next to a pet is where the closer look finds pet-like patches).
+        return [
+            (r.crop, _float_box(r.box), 1.0 if r in seen or not seen else locate.SECOND_LOOK_GATE)
+            for r in regions
+        ]
 
     def _look(
         self, image: Image.Image, areas: list[Box], size: tuple[int, int]
