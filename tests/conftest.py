@@ -70,6 +70,18 @@ def dynamodb() -> Iterator[DynamoDBServer]:
             yield server
 
 
+@pytest.fixture(scope="module")
+def handler() -> Iterator[object]:
+    """The production Lambda handler, on one persistent event loop like a Lambda container."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    from webhook.main import handler
+
+    yield handler
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
 @pytest.fixture
 def photo() -> PhotoLoader:
     """``photo("dog_beagle")`` -> the bytes of tests/fixtures/photos/dog_beagle.jpg."""

@@ -10,15 +10,11 @@ against the Bot API double), and must give the upright photo and the same answer
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import html
 import io
 import json
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +25,8 @@ from classifier.decode import ACCEPTED_FORMATS
 from classifier.formatting import percent
 from tests.classifier_tests import images
 from tests.support import updates as u
-from tests.support.lambda_events import FakeLambdaContext, http_event, read_result, upload_event
+from tests.support.cli import run_cli
+from tests.support.lambda_events import call, http_event, upload_event
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ROOT / "tests" / "fixtures" / "photos"
@@ -117,17 +114,6 @@ def test_messages_name_exactly_the_formats_that_decode() -> None:
 # --- the command line -------------------------------------------------------------------------
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "classifier", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_cli_reads_heic_and_avif_and_prints_the_bots_percentages() -> None:
     paths = [str(PHOTOS / name) for name, *_ in PHONE_PHOTOS]
     references = [str(PHOTOS / jpeg) for _, jpeg, *_ in PHONE_PHOTOS]
@@ -146,21 +132,6 @@ def test_cli_reads_heic_and_avif_and_prints_the_bots_percentages() -> None:
 
 
 # --- the JSON API and the upload form, through the Lambda handler -----------------------------
-
-
-@pytest.fixture(scope="module")
-def handler() -> Iterator[object]:
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    from webhook.main import handler
-
-    yield handler
-    asyncio.set_event_loop(None)
-    loop.close()
-
-
-def call(handler, event):
-    return read_result(handler(event, FakeLambdaContext()))
 
 
 @pytest.mark.parametrize(("name", "jpeg", "fmt", "mime", "orientation"), PHONE_PHOTOS, ids=IDS)

@@ -7,42 +7,19 @@ classifier and real photos.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from classifier import get_classifier
-from tests.support.lambda_events import (
-    FakeLambdaContext,
-    http_event,
-    read_result,
-    upload_event,
-)
+from tests.support.lambda_events import call, http_event, upload_event
 
 PHOTOS = Path(__file__).resolve().parent / "fixtures" / "photos"
 SOURCES = ["function_url", "http_api"]
-
-
-@pytest.fixture(scope="module")
-def handler() -> Iterator[object]:
-    """The production handler, on one persistent event loop like a Lambda container."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    from webhook.main import handler
-
-    yield handler
-    asyncio.set_event_loop(None)
-    loop.close()
-
-
-def call(handler, event):
-    return read_result(handler(event, FakeLambdaContext()))
 
 
 def photo(name: str) -> bytes:

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from PIL import Image
 
+from tests.support.cli import run_cli
+
 from .conftest import NONPET_PHOTOS, PET_PHOTOS, PHOTOS, expected_label
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "classifier", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_json_lines_and_exit_status_with_a_bad_file(tmp_path: Path) -> None:

@@ -223,3 +223,8 @@ def read_result(result: dict[str, Any]) -> LambdaResult:
     raw = result.get("body", "")
     body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
     return LambdaResult(result["statusCode"], dict(result.get("headers") or {}), body)
+
+
+def call(handler: Any, event: dict[str, Any]) -> LambdaResult:
+    """Invoke a Lambda handler with ``event`` as Lambda would, and decode its response."""
+    return read_result(handler(event, FakeLambdaContext()))
