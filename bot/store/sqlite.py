@@ -59,6 +59,7 @@ class SQLiteBackend(Backend):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._init_lock = threading.Lock()
         self._writes = 0
         self._ready = False
 
@@ -78,7 +79,10 @@ class SQLiteBackend(Backend):
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             connection.execute("PRAGMA synchronous = NORMAL")  # durable across app crashes in WAL
             if not self._ready:
-                self._initialise(connection)
+                # One thread of this process initialises; the others wait, then skip it.
+                with self._init_lock:
+                    if not self._ready:
+                        self._initialise(connection)
         except (sqlite3.Error, OSError) as exc:
             if connection is not None:
                 connection.close()
@@ -89,7 +93,7 @@ class SQLiteBackend(Backend):
         return connection
 
     def _initialise(self, connection: sqlite3.Connection) -> None:
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = self._wal(connection)
         if str(mode).lower() != "wal":
             raise StoreError(f"SQLite refused WAL mode (got {mode})")
         with self._transaction(connection):
@@ -100,6 +104,19 @@ class SQLiteBackend(Backend):
         with contextlib.suppress(OSError):
             self.path.chmod(0o600)
         self._ready = True
+
+    def _wal(self, connection: sqlite3.Connection) -> str:
+        """Switch to WAL. Another process switching at the same moment makes SQLite answer
+        "database is locked" at once (the busy timeout does not cover a journal-mode change),
+        so retry for as long as the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @contextlib.contextmanager
     def _transaction(self, connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
