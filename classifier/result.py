@@ -20,6 +20,11 @@ class BreedGuess:
         return {"breed": self.breed, "confidence": round(self.confidence, 4)}
 
 
+def look_alikes(top: tuple[BreedGuess, ...]) -> tuple[BreedGuess, ...]:
+    """The pedigree breeds among the top guesses, the answer itself excluded."""
+    return tuple(g for g in top[1:] if g.pedigree)
+
+
 @dataclass(frozen=True, slots=True)
 class Pet:
     """One cat or dog found in the photo, named from a crop around it."""
@@ -36,7 +41,7 @@ class Pet:
 
     @property
     def look_alikes(self) -> tuple[BreedGuess, ...]:
-        return tuple(g for g in self.top[1:] if g.pedigree)
+        return look_alikes(self.top)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,8 +95,7 @@ class Prediction:
 
     @property
     def look_alikes(self) -> tuple[BreedGuess, ...]:
-        """The pedigree breeds among the top guesses, the answer itself excluded."""
-        return tuple(g for g in self.top[1:] if g.pedigree)
+        return look_alikes(self.top)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the CLI contract (plus nothing the contract forbids)."""
