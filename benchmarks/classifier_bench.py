@@ -90,7 +90,7 @@ SCENE_PROBE = """
 import dataclasses, io, json, sys, time
 import numpy as np
 from PIL import Image
-from benchmarks.scenes import LANDSCAPE, scene_with
+from training.scenes import LANDSCAPE, scene_with
 from classifier import Classifier, ClassifierSettings
 from classifier.decode import decode_image
 from classifier.imagenet import pet_mass
@@ -104,6 +104,8 @@ close_up = open(photos[0], "rb").read()
 pair = [(Image.open(photos[1]), ""), (Image.open(photos[2]), "")]
 two, _ = scene_with(Image.open(photos[3]), pair, LANDSCAPE, 0.5, [(0.25, 0.55), (0.75, 0.5)])
 two = jpeg(two)
+small, _ = scene_with(Image.open(photos[3]), pair[:1], LANDSCAPE, 1 / 3, [(0.1, 0.6)])
+small = jpeg(small)
 def single_pass(data):
     image = decode_image(data, min_side=short_side_for(clf.input_size))
     out = clf.backbone.run(to_model_input(image, clf.input_size)[None])
@@ -116,6 +118,7 @@ def p50(fn, data, n=int(sys.argv[3])):
     return 1000 * sorted(times)[len(times) // 2]
 print(json.dumps({
     "closeup_single_ms": p50(single_pass, close_up), "closeup_ms": p50(clf.classify, close_up),
+    "small_single_ms": p50(single_pass, small), "small_ms": p50(clf.classify, small),
     "two_single_ms": p50(single_pass, two), "two_ms": p50(clf.classify, two),
     "two_found": len(clf.classify(two).pets)}))
 """
@@ -260,7 +263,7 @@ def scene_costs() -> None:
         str(fixtures / name)
         for name in ("dog_beagle.jpg", "dog_pug.jpg", "cat_siamese.jpg", "nonpet_landscape.jpg")
     )
-    print("\nFinding the pets (classifier.locate) versus one centre-crop pass, p50 per photo:")
+    print("\nFinding the pets (classifier.finder) versus one centre-crop pass, p50 per photo:")
     print("| photo | threads | single pass | this classifier | ratio (target) |")
     print("|---|---|---|---|---|")
     for threads in (1, 2):
@@ -268,6 +271,11 @@ def scene_costs() -> None:
         print(
             f"| close-up ({PHOTO.name}) | {threads} | {r['closeup_single_ms']:.1f} ms | "
             f"{r['closeup_ms']:.1f} ms | {r['closeup_ms'] / r['closeup_single_ms']:.2f}x (<= 2x) |"
+        )
+        print(
+            f"| 1280x720, one pet a third of the height at the edge | {threads} | "
+            f"{r['small_single_ms']:.1f} ms | {r['small_ms']:.1f} ms | "
+            f"{r['small_ms'] / r['small_single_ms']:.2f}x (<= 2x) |"
         )
         print(
             f"| 1280x720, two pets ({r['two_found']} found) | {threads} | "

@@ -3,7 +3,7 @@ it) on photos it never trained on.
 
 1. Every hold-out group of `make train` (Oxford-IIIT Pet, Stanford Dogs, ordinary pets): right
    answers, right and stated as sure, sure but wrong, ordinary pets given a sure pedigree.
-2. Phone-like scenes: hold-out pets placed into the non-pet scenes (benchmarks.scenes) at the
+2. Phone-like scenes: hold-out pets placed into the non-pet scenes (training.scenes) at the
    edge, small, centred, in portrait frames, two side by side; how often every pet is found and
    named right, next to the close-up accuracy of the same pets.
 3. The non-pet photos: how often "no cat or dog" is answered.
@@ -25,9 +25,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from benchmarks import scenes
 from classifier import Classifier, Prediction, get_classifier
-from training import data
+from training import data, scenes
 
 SEED = 20261130
 SCENE_CATEGORIES = ("landscape", "other_scene", "object", "food", "texture", "person")
@@ -61,17 +60,24 @@ def hold_out_pets(data_dir: Path, per_group: int, rng: random.Random) -> list[Sa
     return picked
 
 
-def matches(prediction: Prediction, box: tuple[int, int, int, int], label: str) -> bool:
-    """A pet whose box centre lies in ``box`` (or whose box holds ``box``'s centre) is named
-    ``label``."""
+def same_place(found: tuple[int, int, int, int], box: tuple[int, int, int, int]) -> bool:
+    """The found box's centre lies in ``box``, or the found box holds ``box``'s centre."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    for pet in prediction.pets:
-        px, py = (pet.box[0] + pet.box[2]) / 2, (pet.box[1] + pet.box[3]) / 2
-        inside = box[0] <= px <= box[2] and box[1] <= py <= box[3]
-        holds = pet.box[0] <= cx <= pet.box[2] and pet.box[1] <= cy <= pet.box[3]
-        if (inside or holds) and pet.breed == label:
-            return True
-    return False
+    px, py = (found[0] + found[2]) / 2, (found[1] + found[3]) / 2
+    inside = box[0] <= px <= box[2] and box[1] <= py <= box[3]
+    holds = found[0] <= cx <= found[2] and found[1] <= cy <= found[3]
+    return inside or holds
+
+
+def matches(prediction: Prediction, box: tuple[int, int, int, int], label: str) -> bool:
+    """A pet found in the same place as ``box`` is named ``label``."""
+    return any(same_place(pet.box, box) and pet.breed == label for pet in prediction.pets)
+
+
+def phantom(prediction: Prediction, boxes: list[tuple[int, int, int, int]]) -> bool:
+    """More pets answered than there are, or one where there is none."""
+    unplaced = any(not any(same_place(p.box, b) for b in boxes) for p in prediction.pets)
+    return len(prediction.pets) > len(boxes) or unplaced
 
 
 def holdout_report(classifier: Classifier, data_dir: Path) -> list[str]:
@@ -134,7 +140,9 @@ def scenes_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
     rng = random.Random(SEED)
     pets = hold_out_pets(data_dir, per_group, rng)
     nonpets = data.load_nonpets(data_dir)
-    backgrounds = [p for p in nonpets if p.kind.split(":")[1] in SCENE_CATEGORIES]
+    # Only the non-pet photos the pet finder's training scenes never used.
+    _, unseen = data.scene_backgrounds(nonpets)
+    backgrounds = [p for p in unseen if p.kind.split(":")[1] in SCENE_CATEGORIES]
     lines = []
 
     close_right = rejected = 0
@@ -149,7 +157,7 @@ def scenes_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
     )
 
     for kind, (size, fraction, positions) in scenes.KINDS.items():
-        right = found_none = 0
+        right = found_none = phantoms = 0
         times = []
         for i, sample in enumerate(pets):
             others = [sample]
@@ -168,10 +176,12 @@ def scenes_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
             times.append(time.perf_counter() - t0)
             right += all(matches(prediction, p.box, p.label) for p in placed)
             found_none += not prediction.is_pet
+            phantoms += phantom(prediction, [p.box for p in placed])
         share = right / len(pets)
         lines.append(
             f"{kind}: all named right {share:.1%} ({share / max(close, 1e-9):.0%} of close-up), "
             f'"no cat or dog" {found_none / len(pets):.1%}, '
+            f"a pet that is not there {phantoms / len(pets):.1%}, "
             f"{1000 * sorted(times)[len(times) // 2]:.0f} ms p50"
         )
 

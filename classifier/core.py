@@ -1,14 +1,16 @@
 """The shared breed classifier: bytes in, Prediction out. No TensorFlow, Keras or torch.
 
-A photo goes through two looks at the model (classifier.locate says why): the whole frame
-once, to find where the cats and dogs are, then one batch with a crop around each of them,
-named by the breed head and checked by the "no cat or dog" gate.
+A photo goes through two or three passes of the model (classifier.locate says why): a look at
+the whole frame (a finer one when it shows no pet or a small one) to find where the cats and
+dogs are, then one batch with a crop around each of them, named by the breed head and checked
+by the "no cat or dog" gate.
 """
 
 from __future__ import annotations
 
 import io
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -17,6 +19,7 @@ from classifier import locate
 from classifier.config import ClassifierSettings
 from classifier.decode import decode_image
 from classifier.errors import ModelIntegrityError
+from classifier.finder import PetFinder
 from classifier.head import LinearHead
 from classifier.imagenet import pet_mass
 from classifier.model_card import ModelCard, load_card
@@ -24,6 +27,15 @@ from classifier.preprocess import to_model_input
 from classifier.result import BreedGuess, Pet, Prediction
 
 Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A region of the photo to classify, and where the pet it shows is."""
+
+    crop: Box  # centre_region(image) means the centre crop the head was trained on
+    box: Box
+    fallback: bool = False  # answered only when no other candidate turns out to be a pet
 
 
 class Classifier:
@@ -47,8 +59,10 @@ class Classifier:
         single_threaded_blas()
         # A pet a third of a phone photo's height still gets a sharp crop from this many pixels.
         self.detail_side = locate.detail_side(self.input_size)
-        self._is_cat = np.array([b.species == "cat" for b in self.breeds])
-        self._finds_pets = self.backbone.has_feature_map and self.head.pet_weights is not None
+        finds_pets = self.backbone.has_feature_map and self.head.pet_weights is not None
+        self.finder = (
+            PetFinder.load(self.card.finder_path) if finds_pets and self.card.finder_path else None
+        )
 
     def classify(self, data: bytes, top_k: int = 3) -> Prediction:
         """Classify image bytes: every cat or dog in the photo, the most prominent first.
@@ -59,76 +73,71 @@ class Classifier:
             max_pixels=self.settings.max_pixels,
             max_bytes=self.settings.max_bytes,
         )
-        crops = self.crops(image)
-        batch = np.stack([self._pixels(image, crop) for crop, _, _ in crops])
+        candidates = self.candidates(image)
+        batch = np.stack([self._pixels(image, c.crop) for c in candidates])
         output = self.backbone.run(batch)
         probs = self.head.probabilities(output.features)
         scores = pet_mass(output.imagenet_logits)
         # A zoomed crop of a photo without pets looks for one harder than a centre crop does:
         # there the pet probe must agree with the gate.
         probe = self.head.pet_logit(output.features)
+        passed = [
+            i
+            for i, c in enumerate(candidates)
+            if scores[i] >= self.card.pet_threshold
+            and (c.crop == centre_region(image) or probe[i] > 0)
+        ]
+        found = [i for i in passed if not candidates[i].fallback]
         scale = upright_scale(data, image)
         pets = [
-            self._pet(probs[i], float(scores[i]), _scaled(box, scale, image), top_k)
-            for i, (crop, box, strictness) in enumerate(crops)
-            if scores[i] >= self.card.pet_threshold * strictness
-            and (crop == centre_region(image) or probe[i] > 0)
+            self._pet(probs[i], float(scores[i]), _scaled(candidates[i].box, scale, image), top_k)
+            for i in (found or passed)
         ]
         size = (round(image.width * scale), round(image.height * scale))
         if not pets:
             best = float(scores.max())
             return Prediction(False, None, None, None, 1.0 - best, (), best, image_size=size)
-        pets = locate.merge_halves(pets)
         pets.sort(key=lambda pet: -_area(pet.box))
         return Prediction.of_pets(tuple(pets), size)
 
-    def crops(self, image: Image.Image) -> list[tuple[Box, Box, float]]:
-        """(region to classify, box of the pet, how strict its gate is) for each pet candidate,
-        in the decoded image's pixels. A close-up (or a model without a pet probe) gets today's
-        centre crop."""
+    def candidates(self, image: Image.Image) -> list[Candidate]:
+        """What to classify, in the decoded image's pixels: a crop around each pet the finder
+        sees. A close-up (told by the quick look), a photo where no pet is seen (the gate then
+        answers) and a model without a finder get the centre crop; so do pets the finder is
+        unsure of, as a fallback when none of their crops turns out to be a pet."""
         whole = (0.0, 0.0, float(image.width), float(image.height))
-        centre = (centre_region(image), whole, 1.0)
-        if not self._finds_pets:
-            return [centre]
-        size = locate.frame_size(image.width, image.height, self.input_size)
-        seen = self._look(image, [whole], size)
-        lone = len(seen) == 1
-        if lone and locate.is_close_up(seen[0], image.width, image.height):
-            return [(centre[0], _float_box(seen[0].box), 1.0)]
-        regions = seen
-        if not seen or (lone and seen[0].share < locate.LONE_SHARE):
-            # Nothing, or one pet off to a side: a closer look for small pets and for a second
-            # one the whole frame missed (tiles only for elongated photos).
-            tiles = locate.tiles(image.width, image.height)
-            tile = (self.input_size, self.input_size)
-            regions = locate.drop_overlaps(seen + self._look(image, tiles, tile))
-            regions = regions[: locate.MAX_PETS]
-        if not regions:
-            return [centre]
-        # A second pet that only the closer look saw must convince the gate twice as much
-        # (scenery next to a pet is where the closer look finds pet-like patches).
-        return [
-            (r.crop, _float_box(r.box), 1.0 if r in seen or not seen else locate.SECOND_LOOK_GATE)
-            for r in regions
-        ]
+        centre = centre_region(image)
+        if self.finder is None:
+            return [Candidate(centre, whole)]
+        found = self._look(image, locate.QUICK)
+        lone = found[0] if len(found) == 1 else None
+        if lone and locate.is_close_up(lone, image.width, image.height):
+            return [Candidate(centre, _float_box(lone.box))]
+        if lone and locate.fills_photo(lone, image.width, image.height):
+            return [Candidate(lone.crop, _float_box(lone.box))]
+        if locate.worth_fine_look(image.width, image.height, self.input_size):
+            found = self._look(image, locate.FINE)
+        elif lone and locate.is_close_up(
+            lone, image.width, image.height, locate.SMALL_PHOTO_CLOSE_UP_SIDE
+        ):
+            # A small photo has no detail for the fine look: the quick one is all there is.
+            return [Candidate(centre, _float_box(lone.box))]
+        if not found:
+            return [Candidate(centre, whole)]
+        candidates = [Candidate(r.crop, _float_box(r.box)) for r in found]
+        if max(r.logit for r in found) < locate.SURE_PET_LOGIT:
+            candidates.append(Candidate(centre, whole, fallback=True))
+        return candidates
 
-    def _look(
-        self, image: Image.Image, areas: list[Box], size: tuple[int, int]
-    ) -> list[locate.Region]:
-        """Pet regions seen in ``areas`` of the photo, each looked at ``size`` pixels."""
-        if not areas:
-            return []
-        views = [
-            np.asarray(image.resize(size, Image.Resampling.BILINEAR, box=area, reducing_gap=2.0))
-            for area in areas
-        ]
-        feature_maps = self.backbone.run(np.stack(views)).feature_map
-        assert feature_maps is not None
-        regions = []
-        for area, feature_map in zip(areas, feature_maps, strict=True):
-            pet, cat_vs_dog = locate.pet_map(self.head, feature_map, self._is_cat)
-            regions += locate.find_regions(pet, cat_vs_dog, image.width, image.height, area)
-        return sorted(regions, key=lambda r: -r.strength)
+    def _look(self, image: Image.Image, scale: float) -> list[locate.Region]:
+        """The pets the finder sees in one look at the whole photo."""
+        assert self.finder is not None
+        size = locate.look_size(image.width, image.height, self.input_size, scale)
+        feature_map = self.backbone.run(locate.look_pixels(image, size)[None]).feature_map
+        assert feature_map is not None
+        found = self.finder.detect(feature_map[0], image.width, image.height, locate.MAX_PETS)
+        regions = [locate.Region.around(f.box, image.width, image.height, f.logit) for f in found]
+        return locate.drop_overlaps(regions)
 
     def _pixels(self, image: Image.Image, region: Box) -> np.ndarray:
         if region == centre_region(image):

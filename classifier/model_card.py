@@ -33,6 +33,8 @@ class ModelCard:
     input_size: int
     tflite_path: Path
     head_path: Path
+    finder_path: Path | None  # the pet finder (classifier.finder); a model without one
+    # classifies the centre crop only
     breeds: tuple[Breed, ...]  # the breed head's outputs, in order
     pet_threshold: float
     confident_threshold: float
@@ -79,6 +81,7 @@ def load_card(model_dir: Path, labels_path: Path, *, verify_checksums: bool = Tr
             input_size=int(raw["input_size"]),
             tflite_path=paths["tflite"],
             head_path=paths["head"],
+            finder_path=paths.get("finder"),
             breeds=breeds,
             pet_threshold=float(raw["pet_gate"]["threshold"]),
             confident_threshold=float(raw["confident_threshold"]),

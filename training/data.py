@@ -37,6 +37,8 @@ OXFORD, DOGS_EXTRA, GENERIC, NONPET = "oxford-pets", "dogs-extra", "pets-generic
 PET_GROUPS = (OXFORD, DOGS_EXTRA, GENERIC)
 SQUASHED = "squashed_square"
 HOLDOUT = 0.2  # share of each group's photos held out (never trained on)
+SCENE_EVAL_SHARE = 0.5  # of the non-pet photos: make eval's scene backgrounds
+SCENE_SPLIT_SEED = 20261130
 
 # Stanford Dogs folder names whose label in unique_labels.csv reads differently.
 STANFORD_LABELS = {
@@ -222,6 +224,12 @@ def split(photos: list[Photo], holdout: float, seed: int) -> tuple[list[Photo], 
             is_fixture = str(photo.path.relative_to(photo.path.parents[2])) in pinned
             (held if i < n_held or is_fixture else train).append(photo)
     return train, held
+
+
+def scene_backgrounds(nonpets: list[Photo]) -> tuple[list[Photo], list[Photo]]:
+    """The non-pet photos the pet finder trains its scenes on, and the ones make eval builds
+    its scenes from (never the same: the eval measures scenes the finder never saw)."""
+    return split(nonpets, SCENE_EVAL_SHARE, SCENE_SPLIT_SEED)
 
 
 def views(img: Image.Image, kind: str, *, augment: bool) -> list[Image.Image]:

@@ -2,7 +2,8 @@
 
 Stages, each a function that takes and returns small typed records:
 
-    split_data -> export_backbone -> extract_features -> fit_head -> calibrate -> evaluate -> write
+    split_data -> export_backbone -> extract_features -> fit_head -> calibrate -> evaluate
+               -> train_finder -> write
 
 The backbone is EfficientNet-Lite2 fine-tuned on the Oxford-IIIT Pet photos by
 `training.finetune` (committed under training/checkpoints/); `--backbone imagenet` uses the
@@ -12,13 +13,15 @@ serving). The head is one softmax over every label of ``unique_labels.csv``: the
 breeds, 96 Stanford Dogs breeds, and the domestic cat / mixed-breed dog outcomes trained on
 ordinary shelter photos. Its temperature, the non-pedigree prior and the "sure" threshold are
 chosen on calibration photos it never saw (``training.calibrate``), and every group is measured
-on its own hold-out.
+on its own hold-out. The pet finder (``training.finder``) learns where pets are from the same
+int8 model's feature maps of phone-like scenes.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import random
 import shutil
 import sys
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier import locate
 from classifier.decode import decode_image
 from classifier.head import LinearHead
 from classifier.imagenet import PET_REJECT_BUDGET, gate_threshold, pet_mass
@@ -36,11 +40,14 @@ from classifier.model_card import sha256_file
 from classifier.preprocess import short_side_for, to_model_input
 from classifier.runtime import LiteRTBackbone
 from training import calibrate, data, features, head, report
+from training import finder as finder_training
 from training.data import GENERIC, OXFORD, Photo
 
 ROOT = Path(__file__).resolve().parent.parent
 TFLITE_NAME = "breed_model.tflite"
 HEAD_NAME = "breed_head.npz"
+FINDER_NAME = "pet_finder.npz"
+FINDER_SCENES = 6000  # ~5 minutes to render and look at on 2 cores; the fit ~2 minutes
 PIXEL_CODE = ("decode.py", "preprocess.py")
 FINETUNED = ROOT / "training" / "checkpoints" / "efficientnet_lite2_pets.npz"
 # Serve above the resolution the backbone was trained at (its training crops make objects look
@@ -391,6 +398,27 @@ def evaluate(
     return metrics
 
 
+def train_finder(
+    args: argparse.Namespace, dataset: Dataset, backbone: Backbone
+) -> finder_training.FinderFit:
+    """The pet finder, on scenes of training-split pets in half of the non-pet photos (the
+    other half is make eval's); the looks are cached per model file, pixel code and plan."""
+    pets = [s.photos[i] for s in dataset.groups.values() for i in s.train]
+    backgrounds, _ = data.scene_backgrounds(dataset.nonpets)
+    count = 120 if args.smoke else FINDER_SCENES
+    plans = finder_training.plan_scenes(pets, backgrounds, count, args.seed)
+    runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
+    pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
+    look_code = inspect.getsource(locate.look_pixels) + inspect.getsource(locate.frame_size)
+    key = hashlib.sha256((repr(plans) + look_code).encode()).hexdigest()[:12]
+    cache = args.work / f"finder-looks-{sha256_file(backbone.tflite)[:16]}-{pixels_code}-{key}.npz"
+    log(f"      {count} scenes, {len(pets)} training pets, {len(backgrounds)} backgrounds")
+    looks = finder_training.look_at_scenes(
+        plans, runtime, locate.detail_side(runtime.input_size), cache, log=log
+    )
+    return finder_training.fit_finder(looks, args.seed, log=log)
+
+
 def write_model(
     args: argparse.Namespace,
     dataset: Dataset,
@@ -399,11 +427,13 @@ def write_model(
     fitted: Fitted,
     metrics: dict,
     sets: dict[str, features.FeatureSet],
+    finder: finder_training.FinderFit,
 ) -> None:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(backbone.tflite, out / TFLITE_NAME)
     fitted.head.save(out / HEAD_NAME)
+    finder.finder.save(out / FINDER_NAME)
     index = {b.label: i for i, b in enumerate(labels)}
     curves = {
         part.group: (fitted.head.probabilities(part.features), part.y)
@@ -426,6 +456,7 @@ def write_model(
         {
             TFLITE_NAME: "tflite",
             HEAD_NAME: "head",
+            FINDER_NAME: "finder",
             "confusion_matrix.png": "plot",
             "reliability.png": "plot",
         },
@@ -482,20 +513,26 @@ def main(argv: list[str] | None = None) -> int:
     np.random.seed(args.seed)
     t0 = time.perf_counter()
     labels = load_labels(ROOT / "unique_labels.csv")
-    log(f"[1/6] data from {args.data_dir}")
+    log(f"[1/7] data from {args.data_dir}")
     dataset = split_data(args, labels)
-    log(f"[2/6] EfficientNet-{args.variant} -> full-int8 LiteRT")
+    log(f"[2/7] EfficientNet-{args.variant} -> full-int8 LiteRT")
     backbone = export_backbone(args, dataset)
-    log("[3/6] features from the int8 model (every view of every photo)")
+    log("[3/7] features from the int8 model (every view of every photo)")
     sets = extract_features(args, dataset, backbone)
-    log(f"[4/6] breed head over {len(labels)} labels, calibration")
+    log(f"[4/7] breed head over {len(labels)} labels, calibration")
     fitted = fit_head(args, dataset, sets, labels)
-    log("[5/6] hold-out metrics per group")
+    log("[5/7] hold-out metrics per group")
     metrics = evaluate(dataset, sets, labels, fitted)
     for line in report.summary_lines(metrics):
         log(f"      {line}")
-    log(f"[6/6] writing the model to {args.out}")
-    write_model(args, dataset, backbone, labels, fitted, metrics, sets)
+    log("[6/7] the pet finder, on phone-like scenes")
+    finder = train_finder(args, dataset, backbone)
+    metrics["pet_finder"] = finder.validation | {
+        "rule": "trained on phone-like scenes of training-split pets in half the non-pet "
+        "photos (training.finder); figures on held-out scenes"
+    }
+    log(f"[7/7] writing the model to {args.out}")
+    write_model(args, dataset, backbone, labels, fitted, metrics, sets, finder)
     log(f"done in {time.perf_counter() - t0:.0f} s: {args.out / 'MODEL_CARD.md'}")
     return 0
 

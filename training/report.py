@@ -235,7 +235,9 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         "rescales (x - 127) / 128 itself).",
         "outputs": "pooled 1280-d backbone features, 1000 ImageNet logits and the feature map "
         "before pooling; the breed head (breed_head.npz: standardise, linear, softmax with "
-        "temperature) runs in NumPy.",
+        "temperature) and the pet finder (pet_finder.npz: a small network over the feature "
+        "map's cells that finds each pet in a look at the whole photo, classifier.finder) run "
+        "in NumPy.",
         "flip_tta": False,
         "confident_threshold": cal.confident_threshold,
         "pet_gate": {
@@ -292,6 +294,8 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
             "Hard pairs: ragdoll/birman, staffordshire/american pit bull terrier, british "
             "shorthair/russian blue, husky/malamute/eskimo dog, the three poodle sizes.",
             "The non-pet set used to tune the gate is small (167 photos) and mostly ImageNet-like.",
+            "The pet finder learnt from pets pasted into about 80 non-pet photos; a small pet, or "
+            "two pets side by side, is found and named less often than a close-up (make eval).",
             "Metrics come from hold-outs of the folders above, not from official test splits.",
         ],
     }
@@ -411,6 +415,22 @@ def markdown(card: dict[str, Any]) -> str:
             f"| {g} hold-out photos wrongly rejected | {_pct(gate.get(f'{g}_rejected'))} |"
             for g in (OXFORD, DOGS_EXTRA, GENERIC)
         ],
+        "",
+        "## Pet finder",
+        "A small network over the backbone's feature map finds each pet in a look at the whole "
+        "photo (classifier.finder, docs/model.md); "
+        f"{m.get('pet_finder', {}).get('rule', 'not trained')}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| scenes | {m.get('pet_finder', {}).get('scenes')} |",
+        f"| held-out scenes: cells right (inside a pet or not) | "
+        f"{_pct(m.get('pet_finder', {}).get('cell_accuracy'))} |",
+        f"| held-out scenes: mean log-error of the distances to a pet's edges | "
+        f"{m.get('pet_finder', {}).get('box_log_mae', float('nan')):.3f} |",
+        "",
+        "How often pets are found and named in phone-like photos is measured end to end by "
+        "`make eval` (docs/model.md, README).",
         "",
         "## Int8 versus float",
         f"{m['quantisation']}",
