@@ -78,14 +78,14 @@ class Classifier:
         output = self.backbone.run(batch)
         probs = self.head.probabilities(output.features)
         scores = pet_mass(output.imagenet_logits)
-        # A zoomed crop of a photo without pets looks for one harder than a centre crop does:
-        # there the pet probe must agree with the gate.
+        # A zoomed crop of a photo without pets looks for one harder than a centre crop does,
+        # and so does a second chance: there the pet probe must agree with the gate.
         probe = self.head.pet_logit(output.features)
         passed = [
             i
             for i, c in enumerate(candidates)
             if scores[i] >= self.card.pet_threshold
-            and (c.crop == centre_region(image) or probe[i] > 0)
+            and ((c.crop == centre_region(image) and not c.fallback) or probe[i] > 0)
         ]
         found = [i for i in passed if not candidates[i].fallback]
         scale = upright_scale(data, image)

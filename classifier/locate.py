@@ -43,23 +43,23 @@ FILLS_PHOTO = 0.8  # a lone pet this share of the photo's width or height: no fi
 # only in part): the centre crop is classified too, and answers when no pet's crop passes.
 SURE_PET_LOGIT = 6.0
 SAME_PET_INSIDE = 0.4  # a weaker pet with this share of its box inside a stronger one's: same
-CROP_SCALE = 1.15  # context around the pet, as in the close-up photos the head was trained on
+MIN_CROP_SIDE = 32  # pixels: a box smaller than this is widened (the crop is blown up anyway)
 DETAIL = 2.0  # decode photos to twice the crop's short side: small pets keep their detail
 
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """One pet found in a look: where it is and the square crop to classify (pixels of the
-    decoded photo)."""
+    """One pet found in a look: where it is and the region to classify (pixels of the decoded
+    photo)."""
 
     box: tuple[int, int, int, int]  # x0, y0, x1, y1
-    crop: tuple[float, float, float, float]  # the square (or clipped) region to classify
+    crop: tuple[float, float, float, float]  # classified like a photo of its own
     logit: float  # the finder's objectness at the pet's surest cell
 
     @classmethod
     def around(cls, box: tuple[float, float, float, float], width: int, height: int, logit: float):
         rounded = (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
-        return cls(rounded, square_crop(rounded, width, height), logit)
+        return cls(rounded, pet_photo(rounded, width, height), logit)
 
 
 def fills_photo(region: Region, width: int, height: int) -> bool:
@@ -117,17 +117,20 @@ def frame_size(width: int, height: int, input_size: int) -> tuple[int, int]:
     return min(shapes, key=lambda s: (abs(np.log(s[0] / s[1] / aspect)), -s[0] * s[1]))
 
 
-def square_crop(
+def pet_photo(
     box: tuple[int, int, int, int], width: int, height: int
 ) -> tuple[float, float, float, float]:
-    """A square around ``box`` with some context, moved inside the photo (clipped only when
-    the photo is smaller than the square)."""
+    """The region classified for a pet: its box, read as a close-up photo of its own (the
+    model's preprocessing then takes the centre crop, as for every photo the head was trained
+    on). The finder learnt boxes around whole pet photos, so a box is a close-up's frame, not
+    the animal's outline: a square 1.15x the box's long side (the first try) showed the pet
+    too small, and named both of two pets in 37.5% of make eval's photos against 54.2%."""
     x0, y0, x1, y1 = box
-    side = min(max(x1 - x0, y1 - y0) * CROP_SCALE, max(width, height))
+    side = MIN_CROP_SIDE / 2
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    left = min(max(0.0, cx - side / 2), max(0.0, width - side))
-    top = min(max(0.0, cy - side / 2), max(0.0, height - side))
-    return left, top, min(float(width), left + side), min(float(height), top + side)
+    x0, x1 = min(x0, cx - side), max(x1, cx + side)
+    y0, y1 = min(y0, cy - side), max(y1, cy + side)
+    return max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1)
 
 
 def drop_overlaps(regions: list[Region]) -> list[Region]:
