@@ -138,13 +138,16 @@ def drop_overlaps(regions: list[Region]) -> list[Region]:
     a big pet's head and body apart)."""
     kept: list[Region] = []
     for region in regions:
-        if all(_inside(region.box, other.box) < SAME_PET_INSIDE for other in kept):
+        if all(share_inside(region.box, other.box) < SAME_PET_INSIDE for other in kept):
             kept.append(region)
     return kept
 
 
-def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Share of box ``a`` that lies inside box ``b``."""
+def share_inside(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> float:
+    """Share of box ``a`` that lies inside box ``b`` (serving: the same pet; training: a pet
+    hidden by one pasted over it)."""
     w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
     h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
     area = max(1, (a[2] - a[0]) * (a[3] - a[1]))

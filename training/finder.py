@@ -133,7 +133,7 @@ def render(plan: ScenePlan) -> tuple[bytes, list[tuple[finder.Box, float]]]:
     boxes = [scenes.place(frame, _pet_image(p), p.height, p.x, p.y) for p in plan.pets]
     pets = []
     for i, box in enumerate(boxes):
-        hidden = max((_covered(box, later) for later in boxes[i + 1 :]), default=0.0)
+        hidden = max((locate.share_inside(box, later) for later in boxes[i + 1 :]), default=0.0)
         pets.append((tuple(float(v) for v in box), hidden))
     buffer = io.BytesIO()
     frame.save(buffer, format="JPEG", quality=plan.quality)
@@ -149,12 +149,6 @@ def _pet_image(pet: PlacedPet) -> Image.Image:
     if pet.mirror:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return image
-
-
-def _covered(box, other) -> float:
-    w = max(0, min(box[2], other[2]) - max(box[0], other[0]))
-    h = max(0, min(box[3], other[3]) - max(box[1], other[1]))
-    return w * h / max(1, (box[2] - box[0]) * (box[3] - box[1]))
 
 
 def look_at_scenes(
