@@ -1,9 +1,9 @@
 """The shared breed classifier: bytes in, Prediction out. No TensorFlow, Keras or torch.
 
-A photo goes through two or three passes of the model (classifier.locate says why): a look at
-the whole frame (a finer one when it shows no pet or a small one) to find where the cats and
-dogs are, then one batch with a crop around each of them, named by the breed head and checked
-by the "no cat or dog" gate.
+A photo goes through two or three passes of the model (classifier.locate says why): a quick
+look at the whole frame, and a finer one unless the quick look saw a lone pet filling the
+photo or its middle, for the pet finder to say where the cats and dogs are; then one batch with
+a crop around each of them, named by the breed head and checked by the "no cat or dog" gate.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ class Classifier:
 
 
 def single_threaded_blas() -> None:
-    """NumPy's small matrix products here (the maps of classifier.locate) gain nothing from
+    """NumPy's small matrix products here (the pet finder, the heads) gain nothing from
     BLAS threads, whose idle spinning steals the cores LiteRT's own threads run on: 2-thread
     classify took 27.7 ms with them, 16.7 ms without (make bench). Process-wide, once."""
     from threadpoolctl import threadpool_limits
