@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from classifier import locate
+from classifier import finder, locate
 from classifier.config import ClassifierSettings
 from classifier.decode import decode_image
 from classifier.errors import ModelIntegrityError
@@ -135,7 +135,13 @@ class Classifier:
         size = locate.look_size(image.width, image.height, self.input_size, scale)
         feature_map = self.backbone.run(locate.look_pixels(image, size)[None]).feature_map
         assert feature_map is not None
-        found = self.finder.detect(feature_map[0], image.width, image.height, locate.MAX_PETS)
+        found = self.finder.detect(
+            feature_map[0],
+            image.width,
+            image.height,
+            locate.MAX_PETS,
+            locate.FINE_OTHER_PET_LOGIT if scale == locate.FINE else finder.OTHER_PET_LOGIT,
+        )
         regions = [locate.Region.around(f.box, image.width, image.height, f.logit) for f in found]
         return locate.drop_overlaps(regions)
 

@@ -31,7 +31,8 @@ HIDDEN_SHARE = 0.5
 MIN_DISTANCE = 0.05  # cells; floor of the distances before their log
 OBJECT_LOGIT = 0.0  # cells above this objectness vote for a pet
 SAME_PET_IOU = 0.4  # boxes voted by cells that overlap this much are one pet
-# A pet besides the first must be clearly seen: its best cell's logit and its total vote.
+# A pet besides the first must be clearly seen: its best cell's logit and its total vote
+# (serving lowers the logit for the fine look: classifier.locate.FINE_OTHER_PET_LOGIT).
 OTHER_PET_LOGIT = 4.0
 OTHER_PET_VOTES = 3.0
 
@@ -83,11 +84,16 @@ class PetFinder:
         return out[..., 0], out[..., 1:]
 
     def detect(
-        self, feature_map: np.ndarray, width: int, height: int, max_pets: int
+        self,
+        feature_map: np.ndarray,
+        width: int,
+        height: int,
+        max_pets: int,
+        other_pet_logit: float = OTHER_PET_LOGIT,
     ) -> list[FoundPet]:
         """The pets in a look at a ``width`` x ``height`` photo, the surest first."""
         objectness, distances = self.forward(feature_map)
-        return group_votes(objectness, distances, width, height)[:max_pets]
+        return group_votes(objectness, distances, width, height, other_pet_logit)[:max_pets]
 
     @classmethod
     def load(cls, path: Path) -> PetFinder:
@@ -102,7 +108,11 @@ _FIELDS = ("mean", "projection", "w1", "b1", "w2", "b2")
 
 
 def group_votes(
-    objectness: np.ndarray, distances: np.ndarray, width: int, height: int
+    objectness: np.ndarray,
+    distances: np.ndarray,
+    width: int,
+    height: int,
+    other_pet_logit: float = OTHER_PET_LOGIT,
 ) -> list[FoundPet]:
     """Every cell above OBJECT_LOGIT votes for a box; votes that overlap are one pet, whose box
     is their probability-weighted mean. The first pet is the surest; others must be clear."""
@@ -133,10 +143,13 @@ def group_votes(
         else:
             groups.append((logit, tuple(box), [(weight, box)]))
     found = []
+    # Two pets only when the first is clearly one: a lower bar for the second (other_pet_logit)
+    # must not split a pet the finder is unsure of (a breed it never saw) in two.
+    first_clear = bool(groups) and groups[0][0] >= OTHER_PET_LOGIT
     for i, (logit, _, votes) in enumerate(groups):
         weights = np.array([w for w, _ in votes])
         total = float(weights.sum())
-        if i > 0 and (logit < OTHER_PET_LOGIT or total < OTHER_PET_VOTES):
+        if i > 0 and (not first_clear or logit < other_pet_logit or total < OTHER_PET_VOTES):
             continue
         mean = (weights[:, None] * np.array([b for _, b in votes])).sum(axis=0) / total
         found.append(FoundPet(tuple(float(v) for v in mean), logit, total))  # type: ignore[arg-type]
