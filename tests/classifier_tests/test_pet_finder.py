@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from classifier import Classifier, finder
+from classifier import Classifier, finder, locate
 from classifier.finder import PetFinder, cell_inputs, cell_targets, group_votes
 
 
@@ -65,6 +65,18 @@ def test_a_second_pet_must_be_clear() -> None:
     objectness, distances = _votes_for(cells, (4, 8))
     objectness[1, 6] = finder.OTHER_PET_LOGIT - 0.5  # one weak cell far away
     assert len(group_votes(objectness, distances, width=800, height=400)) == 1
+
+
+def test_the_fine_look_lets_a_second_pet_through_only_beside_a_clear_first() -> None:
+    left, right = (0.0, 0.0, 3.0, 4.0), (5.0, 0.0, 8.0, 4.0)
+    cells = {(y, 1): left for y in range(4)} | {(y, 6): right for y in range(4)}
+    objectness, distances = _votes_for(cells, (4, 8))
+    objectness[:, 6] = (finder.OTHER_PET_LOGIT + locate.FINE_OTHER_PET_LOGIT) / 2
+    assert len(group_votes(objectness, distances, 800, 400)) == 1
+    assert len(group_votes(objectness, distances, 800, 400, locate.FINE_OTHER_PET_LOGIT)) == 2
+    # A first pet the finder is unsure of is not split in two by the lower bar.
+    objectness[:, 1] = finder.OTHER_PET_LOGIT - 0.1
+    assert len(group_votes(objectness, distances, 800, 400, locate.FINE_OTHER_PET_LOGIT)) == 1
 
 
 def test_the_finder_round_trips_through_its_file(tmp_path, classifier: Classifier) -> None:
