@@ -11,7 +11,9 @@ import pytest
 from PIL import Image
 
 from classifier import Classifier
+from classifier.core import EXTRA_PET_CONFIDENCE, named_pets
 from classifier.locate import frame_size, pet_photo
+from classifier.result import BreedGuess, Pet
 
 from .conftest import NONPET_PHOTOS, PET_PHOTOS, PHOTOS
 
@@ -94,3 +96,18 @@ def test_a_pet_is_classified_as_a_photo_of_its_own_inside_the_photo() -> None:
         assert 0 <= x0 < x1 <= 1280 and 0 <= y0 < y1 <= 720
         cx, cy = centre(box)
         assert x0 <= max(cx, 0) <= x1 and y0 <= min(cy, 720) <= y1
+
+
+def _pet(box: tuple[int, int, int, int], confidence: float) -> Pet:
+    guess = BreedGuess("beagle", "Beagle", "dog", confidence)
+    return Pet(box, "dog", "beagle", "Beagle", confidence, False, True, (guess,), 0.5)
+
+
+def test_a_second_pet_the_head_can_barely_name_is_not_answered() -> None:
+    # The big, barely named box is a part of the scene; the small, well-named one is the pet.
+    scenery, pet = _pet((0, 0, 900, 600), EXTRA_PET_CONFIDENCE - 0.1), _pet((10, 10, 90, 90), 0.9)
+    assert named_pets([scenery, pet]) == [pet]
+    other = _pet((100, 10, 190, 90), EXTRA_PET_CONFIDENCE)
+    assert named_pets([pet, other]) == [pet, other]
+    # One pet is always answered, however unsure its breed.
+    assert named_pets([scenery]) == [scenery]
