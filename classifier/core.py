@@ -125,6 +125,7 @@ class Classifier:
             return [Candidate(centre, _float_box(lone.box))]
         if not found:
             return [Candidate(centre, whole)]
+        found = [self._refined(image, r) if locate.is_small(r, image.height) else r for r in found]
         candidates = [Candidate(r.crop, _float_box(r.box)) for r in found]
         if max(r.logit for r in found) < locate.SURE_PET_LOGIT:
             candidates.append(Candidate(centre, whole, fallback=True))
@@ -145,6 +146,19 @@ class Classifier:
         )
         regions = [locate.Region.around(f.box, image.width, image.height, f.logit) for f in found]
         return locate.drop_overlaps(regions)
+
+    def _refined(self, image: Image.Image, region: locate.Region) -> locate.Region:
+        """A small pet's box from a closer look at the square around it: the whole-photo looks
+        see it in only a few cells."""
+        assert self.finder is not None
+        x0, y0, x1, y1 = locate.closer_look(region.box, image.width, image.height)
+        square = image.crop((x0, y0, x1, y1))
+        size = locate.look_size(square.width, square.height, self.input_size, locate.QUICK)
+        feature_map = self.backbone.run(locate.look_pixels(square, size)[None]).feature_map
+        assert feature_map is not None
+        found = self.finder.detect(feature_map[0], square.width, square.height, locate.MAX_PETS)
+        boxes = [(b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0) for b in (f.box for f in found)]
+        return locate.refined(region, boxes, image.width, image.height)
 
     def _pixels(self, image: Image.Image, region: Box) -> np.ndarray:
         if region == centre_region(image):
