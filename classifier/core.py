@@ -1,9 +1,10 @@
 """The shared breed classifier: bytes in, Prediction out. No TensorFlow, Keras or torch.
 
-A photo goes through two or three passes of the model (classifier.locate says why): a quick
+A photo goes through two or more passes of the model (classifier.locate says why): a quick
 look at the whole frame, and a finer one unless the quick look saw a lone pet filling the
-photo or its middle, for the pet finder to say where the cats and dogs are; then one batch with
-a crop around each of them, named by the breed head and checked by the "no cat or dog" gate.
+photo or its middle, for the pet finder to say where the cats and dogs are; a closer look
+around each small pet for a tighter box; then one batch with a crop around each of them, named
+by the breed head and checked by the "no cat or dog" gate.
 """
 
 from __future__ import annotations

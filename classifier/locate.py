@@ -10,8 +10,10 @@ feature map for where the pets are. Looks come in two sizes:
 - the fine look, 1.5x the sides (2.25x the pixels), for every other photo: a pet a third of
   the frame high is then ~3.5 cells instead of 2.3, and its box is right far more often.
 
-Each pet becomes a square crop of the full-resolution photo, named like any close-up; a lone
-pet inside the centre crop is a close-up and gets the centre crop the head was trained on.
+A small pet (under 45% of the photo's height) then gets a closer look: the square 1.6x around
+its box, looked at like a photo of its own, gives a tighter box. Each pet's box is then read as
+a close-up photo of its own and named like one; a lone pet inside the centre crop is a close-up
+and gets the centre crop the head was trained on.
 """
 
 from __future__ import annotations

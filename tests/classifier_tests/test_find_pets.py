@@ -12,7 +12,7 @@ from PIL import Image
 
 from classifier import Classifier
 from classifier.core import EXTRA_PET_CONFIDENCE, named_pets
-from classifier.locate import frame_size, pet_photo
+from classifier.locate import Region, closer_look, frame_size, is_small, pet_photo, refined
 from classifier.result import BreedGuess, Pet
 
 from .conftest import NONPET_PHOTOS, PET_PHOTOS, PHOTOS
@@ -111,3 +111,24 @@ def test_a_second_pet_the_head_can_barely_name_is_not_answered() -> None:
     assert named_pets([pet, other]) == [pet, other]
     # One pet is always answered, however unsure its breed.
     assert named_pets([scenery]) == [scenery]
+
+
+def test_a_small_pet_gets_a_closer_look_of_one_shape_inside_the_photo() -> None:
+    small = Region.around((1100, 300, 1260, 420), 1280, 720, 5.0)
+    assert is_small(small, 720) and not is_small(
+        Region.around((0, 0, 400, 400), 1280, 720, 5.0), 720
+    )
+    # 1.6x the long side (256 px), moved left to stay inside the photo, not cut.
+    assert closer_look(small.box, 1280, 720) == (1024, 232, 1280, 488)
+    # Never bigger than the photo's short side: still a square.
+    x0, y0, x1, y1 = closer_look((100, 0, 600, 700), 1280, 720)
+    assert x1 - x0 == y1 - y0 == 720 and y0 == 0
+
+
+def test_the_closer_look_replaces_the_box_only_for_the_same_pet() -> None:
+    first = Region.around((1100, 300, 1260, 420), 1280, 720, 5.0)
+    tighter = refined(first, [(0.0, 0.0, 50.0, 50.0), (1120.0, 310.0, 1250.0, 415.0)], 1280, 720)
+    assert tighter.box == (1120, 310, 1250, 415) and tighter.logit == first.logit
+    assert tighter.crop == pet_photo(tighter.box, 1280, 720)
+    assert refined(first, [(0.0, 0.0, 50.0, 50.0)], 1280, 720) == first
+    assert refined(first, [], 1280, 720) == first
