@@ -195,10 +195,10 @@ class Classifier:
         )
 
 
-# A pet besides the best-named one whose breed the head can barely guess is a part of the scene
-# or of a pet seen twice, not a pet: on `make eval --tuning` scenes every second pet named right
-# scored >= 0.4, and 6 of 8 pets that were not there scored < 0.2 (and were listed first,
-# being the biggest box).
+# A pet besides the best-named one whose breed the head can barely guess is a part of the
+# scene, not a pet: on the tuning scenes (benchmarks.evaluate --tuning) every second pet named
+# right scored >= 0.4, and 6 of 8 pets that were not there scored < 0.2 (and were listed
+# first, being the biggest box).
 EXTRA_PET_CONFIDENCE = 0.3
 
 

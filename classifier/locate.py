@@ -47,15 +47,16 @@ FILLS_PHOTO = 0.8  # a lone pet this share of the photo's width or height: no fi
 SURE_PET_LOGIT = 6.0
 # The fine look's bar for a pet besides the first (the finder's own, 4.0, stays for the quick
 # look, which only tells a close-up): at 4.0 the second of two small pets went unseen in half
-# the photos that had one (`make eval --tuning`: both of two third-height pets right 28% ->
+# the photos that had one (benchmarks.evaluate --tuning: both of two third-height pets right 28% ->
 # 41%; 1.0 doubled the pets that are not there).
 FINE_OTHER_PET_LOGIT = 2.0
 # A weaker pet with this share of its box inside a stronger one's is the same pet: the finder may
 # see a big pet's head and body apart (0.3 rather than 0.4 once the fine look lets a second pet
 # through more easily: fewer pets that are not there, as many right answers).
 SAME_PET_INSIDE = 0.3
-# A pet under this share of the photo's height gets a closer look (REFINE_CONTEXT times its box's
-# long side, square) before its crop: make eval --tuning, thirds of the height 3-5 points better.
+# A pet under this share of the photo's height gets a closer look (REFINE_CONTEXT times its
+# box's long side, square) before its crop (benchmarks.evaluate --tuning: thirds of the height
+# 4-5 points better).
 REFINE_BELOW = 0.45
 REFINE_CONTEXT = 1.6
 REFINE_MIN_IOU = 0.2  # the closer look's box must overlap the first one this much to replace it
