@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.replies import NON_PEDIGREE_WORDING  # noqa: E402
 from tests.support import updates as u  # noqa: E402
 from tests.support.app_process import app_environment, app_processes  # noqa: E402
 from tests.support.bot_api_double import BotApiDouble  # noqa: E402
@@ -54,7 +55,18 @@ RETRY_DELAY = 0.5  # seconds before a delivery answered non-2xx is sent again (a
 POLLING_CHATS = int(os.environ.get("LOADTEST_CHATS", "50"))
 SECRET = "loadtest_secret-" + "L" * 24
 PHOTOS = sorted((ROOT / "tests" / "fixtures" / "photos").glob("*.jpg"))
-PREDICTION = re.compile(r"% sure|not sure about this one|don't see a cat or a dog")
+# Every kind of answer the bot gives (bot.replies): a breed, unsure guesses, no pet, several pets,
+# and the domestic-cat / mixed-breed answers of model 3.0 (their wording taken from the bot).
+PREDICTION = re.compile(
+    "|".join(
+        [r"% sure", "not sure about this one", "don't see a cat or a dog", r"I see \d pets"]
+        + [
+            re.escape(wording.rstrip("."))
+            for (sure, unsure), _ in NON_PEDIGREE_WORDING.values()
+            for wording in (sure, unsure)
+        ]
+    )
+)
 TROUBLE = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b.*|Traceback")
 
 
