@@ -134,32 +134,30 @@ class Classifier:
 
     def _look(self, image: Image.Image, scale: float) -> list[locate.Region]:
         """The pets the finder sees in one look at the whole photo."""
-        assert self.finder is not None
-        size = locate.look_size(image.width, image.height, self.input_size, scale)
-        feature_map = self.backbone.run(locate.look_pixels(image, size)[None]).feature_map
-        assert feature_map is not None
-        found = self.finder.detect(
-            feature_map[0],
-            image.width,
-            image.height,
-            locate.MAX_PETS,
-            locate.FINE_OTHER_PET_LOGIT if scale == locate.FINE else finder.OTHER_PET_LOGIT,
-        )
+        other_pet = locate.FINE_OTHER_PET_LOGIT if scale == locate.FINE else finder.OTHER_PET_LOGIT
+        found = self._find(image, scale, other_pet)
         regions = [locate.Region.around(f.box, image.width, image.height, f.logit) for f in found]
         return locate.drop_overlaps(regions)
 
     def _refined(self, image: Image.Image, region: locate.Region) -> locate.Region:
         """A small pet's box from a closer look at the square around it: the whole-photo looks
         see it in only a few cells."""
-        assert self.finder is not None
         x0, y0, x1, y1 = locate.closer_look(region.box, image.width, image.height)
-        square = image.crop((x0, y0, x1, y1))
-        size = locate.look_size(square.width, square.height, self.input_size, locate.QUICK)
-        feature_map = self.backbone.run(locate.look_pixels(square, size)[None]).feature_map
-        assert feature_map is not None
-        found = self.finder.detect(feature_map[0], square.width, square.height, locate.MAX_PETS)
-        boxes = [(b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0) for b in (f.box for f in found)]
+        found = self._find(image.crop((x0, y0, x1, y1)), locate.QUICK)
+        boxes = [(f.box[0] + x0, f.box[1] + y0, f.box[2] + x0, f.box[3] + y0) for f in found]
         return locate.refined(region, boxes, image.width, image.height)
+
+    def _find(
+        self, image: Image.Image, scale: float, other_pet: float = finder.OTHER_PET_LOGIT
+    ) -> list[finder.FoundPet]:
+        """What the finder sees in one look at the whole of ``image``, in its pixels."""
+        assert self.finder is not None
+        size = locate.look_size(image.width, image.height, self.input_size, scale)
+        feature_map = self.backbone.run(locate.look_pixels(image, size)[None]).feature_map
+        assert feature_map is not None
+        return self.finder.detect(
+            feature_map[0], image.width, image.height, locate.MAX_PETS, other_pet
+        )
 
     def _pixels(self, image: Image.Image, region: Box) -> np.ndarray:
         if region == centre_region(image):

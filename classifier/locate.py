@@ -47,8 +47,8 @@ FILLS_PHOTO = 0.8  # a lone pet this share of the photo's width or height: no fi
 SURE_PET_LOGIT = 6.0
 # The fine look's bar for a pet besides the first (the finder's own, 4.0, stays for the quick
 # look, which only tells a close-up): at 4.0 the second of two small pets went unseen in half
-# the photos that had one (benchmarks.evaluate --tuning: both of two third-height pets right 28% ->
-# 41%; 1.0 doubled the pets that are not there).
+# the photos that had one (benchmarks.evaluate --tuning: both of two third-height pets right
+# 28% -> 38%; 1.0 doubled the pets that are not there).
 FINE_OTHER_PET_LOGIT = 2.0
 # A weaker pet with this share of its box inside a stronger one's is the same pet: the finder may
 # see a big pet's head and body apart (0.3 rather than 0.4 once the fine look lets a second pet
