@@ -57,6 +57,10 @@ class Classifier:
             pool_size=self.settings.pool_size,
         )
         self.input_size = self.backbone.input_size
+        # Photos worked on at once (decoded, looked at, named): one more than the interpreters,
+        # so one decodes while the others run. The rest wait as bytes: a burst of 200 uploads
+        # to one web process held every decoded photo while it queued for the model (483 MB).
+        self._in_flight = threading.BoundedSemaphore(self.settings.pool_size + 1)
         single_threaded_blas()
         # A pet a third of a phone photo's height still gets a sharp crop from this many pixels.
         self.detail_side = locate.detail_side(self.input_size)
@@ -68,6 +72,10 @@ class Classifier:
     def classify(self, data: bytes, top_k: int = 3) -> Prediction:
         """Classify image bytes: every cat or dog in the photo, the most prominent first.
         Raises InvalidImageError for anything that is not an image."""
+        with self._in_flight:
+            return self._classify(data, top_k)
+
+    def _classify(self, data: bytes, top_k: int) -> Prediction:
         image = decode_image(
             data,
             min_side=self.detail_side,

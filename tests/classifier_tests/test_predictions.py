@@ -119,6 +119,39 @@ def test_concurrent_callers_get_the_same_answers(classifier: Classifier) -> None
     assert concurrent == sequential * 3
 
 
+def test_a_burst_decodes_only_a_few_photos_at_once(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Callers beyond the interpreters (+1 decoding) wait before decoding, holding only bytes:
+    a photo counts from its decode until its answer is back."""
+    import threading
+
+    from classifier import core
+
+    lock, now, peak = threading.Lock(), [0], [0]
+    real_decode = core.decode_image
+
+    def counting_decode(*args, **kwargs):
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        return real_decode(*args, **kwargs)
+
+    def classify(data: bytes):
+        try:
+            return classifier.classify(data)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    monkeypatch.setattr(core, "decode_image", counting_decode)
+    photos = [p.read_bytes() for p in PET_PHOTOS] * 2
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(classify, photos))
+    assert all(a.is_pet for a in answers)
+    assert 1 <= peak[0] <= classifier.settings.pool_size + 1
+
+
 def test_same_photo_other_formats_same_breed(classifier: Classifier) -> None:
     import io
 
