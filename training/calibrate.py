@@ -1,7 +1,8 @@
 """How sure the model says it is, chosen on photos the head never saw.
 
 Three numbers, each from out-of-sample logits of the calibration photos (the Oxford validation
-photos the fine-tuned backbone never saw, and a quarter of the other groups' training photos):
+photos the fine-tuned backbone never saw, and every training photo of the other groups, each
+scored by a head fitted without its fold):
 
 - the temperature, by log-loss with every group weighing the same;
 - the non-pedigree prior: most cats people photograph are domestic cats and most shelter dogs
@@ -40,6 +41,19 @@ class Sample:
     y: np.ndarray
 
 
+def merged(samples: list[Sample]) -> list[Sample]:
+    """One sample per group (folds scored by different heads, pooled)."""
+    groups: dict[str, list[Sample]] = {}
+    for s in samples:
+        groups.setdefault(s.group, []).append(s)
+    return [
+        Sample(
+            group, np.concatenate([s.logits for s in parts]), np.concatenate([s.y for s in parts])
+        )
+        for group, parts in groups.items()
+    ]
+
+
 @dataclass(frozen=True)
 class Calibration:
     temperature: float
@@ -55,10 +69,9 @@ def balanced_log_loss(samples: list[Sample], temperature: float, shift: np.ndarr
     return float(np.mean(losses))
 
 
-def fit_temperature(samples: list[Sample], n_classes: int) -> float:
-    zero = np.zeros(n_classes)
+def fit_temperature(samples: list[Sample], shift: np.ndarray) -> float:
     result = minimize_scalar(
-        lambda t: balanced_log_loss(samples, t, zero), bounds=(0.05, 20.0), method="bounded"
+        lambda t: balanced_log_loss(samples, t, shift), bounds=(0.05, 20.0), method="bounded"
     )
     return float(result.x)
 
@@ -79,16 +92,17 @@ def calibrate(
     pedigree: np.ndarray,
     species: np.ndarray,
     generic_group: str,
+    popularity: np.ndarray,
     log=print,
 ) -> Calibration:
-    """``pedigree``/``species``: per label. ``generic_group``: the ordinary pets' group."""
-    n_classes = len(pedigree)
+    """``pedigree``/``species``/``popularity`` (a log-prior, after the temperature): per label.
+    ``generic_group``: the ordinary pets' group."""
     samples = [s for s in samples if len(s.y)]  # a smoke run can leave a group empty
-    temperature = fit_temperature(samples, n_classes)
+    temperature = fit_temperature(samples, popularity)
     log(f"      temperature {temperature:.3f} (balanced log-loss over {len(samples)} groups)")
 
     def shift_for(prior: float) -> np.ndarray:
-        return np.where(pedigree, 0.0, prior)
+        return popularity + np.where(pedigree, 0.0, prior)
 
     prior = PRIOR_GRID[0]
     for candidate in PRIOR_GRID:

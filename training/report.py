@@ -274,9 +274,9 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
                 "temperature": cal.temperature,
                 "non_pedigree_log_prior": cal.non_pedigree_prior,
                 "confident_threshold": cal.confident_threshold,
-                "photos": "the Oxford validation photos the fine-tuned backbone never saw and a "
-                "quarter of the Stanford and ordinary-pet training photos, never seen by the head "
-                "that chose these numbers",
+                "photos": "the Oxford validation photos the fine-tuned backbone never saw and "
+                "every Stanford and ordinary-pet training photo, each scored by a head fitted "
+                "without its quarter (four folds)",
             },
             "seed": args.seed,
             "command": command,
