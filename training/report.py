@@ -224,7 +224,9 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
     return {
         "name": f"breedbot-efficientnet-{args.variant}-openworld"
         + ("-smoke" if args.smoke else ""),
-        "version": f"{'3' if backbone.finetuned else '1'}.0.0+{args.variant}",
+        # The minor version moves whenever answers change (feedback is kept per version):
+        # 3.1, calibrated on four folds with a popularity prior.
+        "version": f"{'3.1' if backbone.finetuned else '1.1'}.0+{args.variant}",
         "summary": f"Tells the breed of a cat or dog in a photo: {n_pedigree} breeds trained on "
         "labelled photos, or a domestic cat / mixed-breed dog, with a confidence calibrated on "
         'photos the model never saw; answers "no cat or dog" when the ImageNet head sees none.',
