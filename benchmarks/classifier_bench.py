@@ -4,7 +4,7 @@ under full TensorFlow/Keras (float backbone + the same breed head as a Dense lay
 Prints cold start (new process -> first answer), warm classify of a real JPEG (decode +
 preprocess + inference) at 1 and 2 threads, peak RSS (each probe's own VmHWM), and installed
 sizes; then what finding the pets costs (a close-up and a 1280x720 photo with two pets) against
-one centre-crop pass.
+one centre-crop pass, and the peak memory of a burst of photos into one process.
 Run: `make bench` or `python -m benchmarks.classifier_bench`.
 """
 
@@ -254,6 +254,7 @@ def main() -> None:
     )
     print(f"\n(first answer on {PHOTO.name}: {lite1['breed']})", flush=True)
     scene_costs()
+    burst_memory()
 
 
 def scene_costs() -> None:
@@ -282,6 +283,38 @@ def scene_costs() -> None:
             f"{r['two_single_ms']:.1f} ms | {r['two_ms']:.1f} ms | "
             f"{r['two_ms'] / r['two_single_ms']:.2f}x (<= 3x) |"
         )
+
+
+# A burst into one process: 200 phone-sized photos from 40 threads (Starlette's and anyio's
+# default thread limit), with the classifier's bound on photos in flight (pool size + 1) and
+# without it (the bound raised past the burst).
+BURST_PROBE = """
+import io, json, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
+from PIL import Image
+from classifier import Classifier
+clf = Classifier()
+if sys.argv[2] == "off":
+    clf._in_flight = threading.BoundedSemaphore(10_000)
+photo = Image.open(sys.argv[1]).convert("RGB").resize((1280, 960))
+buffer = io.BytesIO(); photo.save(buffer, format="JPEG", quality=90); data = buffer.getvalue()
+clf.classify(data)
+t = time.perf_counter()
+with ThreadPoolExecutor(40) as pool:
+    list(pool.map(clf.classify, [data] * 200))
+print(json.dumps({"wall_s": time.perf_counter() - t, "rss_mb": peak_rss_mb()}))
+"""
+BURST_PROBE = PEAK_RSS + BURST_PROBE
+
+
+def burst_memory() -> None:
+    """Peak memory of a burst with and without the bound on photos in flight."""
+    print("\nA burst: 200 photos of 1280x960 classified from 40 threads at once, one process:")
+    print("| photos worked on at once | peak RSS | wall |")
+    print("|---|---|---|")
+    for mode, label in (("on", "pool size + 1 (shipped)"), ("off", "every waiting thread's")):
+        r = probe(BURST_PROBE, str(PHOTO), mode)
+        print(f"| {label} | {r['rss_mb']:.0f} MB | {r['wall_s']:.1f} s |")
 
 
 if __name__ == "__main__":
