@@ -27,6 +27,7 @@ import shutil
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -412,7 +413,15 @@ def popularity_prior(dataset: Dataset, labels: tuple[Breed, ...]) -> np.ndarray:
     return np.where(pedigree, np.log(np.maximum(n, 1.0) / most), 0.0)
 
 
-def out_of_fold(args, dataset, sets, index, rows, c: float, n_labels: int) -> list:
+def out_of_fold(
+    args: argparse.Namespace,
+    dataset: Dataset,
+    sets: dict[str, features.FeatureSet],
+    index: dict[str, int],
+    rows: Callable[[int | None], tuple[np.ndarray, np.ndarray]],
+    c: float,
+    n_labels: int,
+) -> list[calibrate.Sample]:
     """Calibration samples of folds 1.., each scored by a head fitted without it (C as chosen
     on fold 0)."""
     samples = []
