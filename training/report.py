@@ -289,6 +289,9 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
             "(dalmatian, dachshund, English bulldog, Australian shepherd, bichon frise, and cat "
             "breeds beyond the Oxford 12) get the nearest look-alike or the mixed/domestic "
             "answer, not stated as sure.",
+            "A popularity prior (the folders' photo counts) favours common breeds: the 66 "
+            "Stanford breeds with 35 photos each are named less readily than the 30 popular "
+            "ones and the Oxford 37 (their hold-out top-1 is lower; see docs/model.md).",
             "The Stanford Dogs photos come from ImageNet, which the backbone was pretrained on: "
             "their hold-out flatters the model; real photos of those breeds score lower.",
             "The ordinary pets (Kaggle) include some purebreds labelled as ordinary, so their "
