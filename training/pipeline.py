@@ -26,7 +26,6 @@ import random
 import shutil
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +136,7 @@ def split_data(args: argparse.Namespace, labels: tuple[Breed, ...]) -> Dataset:
             if {p.relative(args.data_dir) for p in held} & calib_set:
                 raise SystemExit("the checkpoint was fine-tuned on another split")
         else:
-            fold = calibration_folds(train, args.seed)
+            fold = data.folds(train, args.calibration_folds, args.seed)
         index = {p.path: i for i, p in enumerate(photos)}
         groups[group] = GroupSplit(
             photos,
@@ -151,21 +150,6 @@ def split_data(args: argparse.Namespace, labels: tuple[Breed, ...]) -> Dataset:
         )
     nonpets = data.load_nonpets(args.data_dir)
     return Dataset(args.data_dir, groups, nonpets[::12] if args.smoke else nonpets)
-
-
-def calibration_folds(train: list[Photo], seed: int) -> np.ndarray:
-    """Per photo its fold, stratified like the hold-out; fold 0 is the quarter ``data.split``
-    draws first (so heads cached for it stay valid)."""
-    where = {p.path: i for i, p in enumerate(train)}
-    fold = np.full(len(train), -1)
-    rest = list(train)
-    for k in range(CALIBRATION_FOLDS):
-        if k < CALIBRATION_FOLDS - 1:
-            rest, chosen = data.split(rest, 1 / (CALIBRATION_FOLDS - k), seed)
-        else:
-            chosen = rest
-        fold[[where[p.path] for p in chosen]] = k
-    return fold
 
 
 def smoke_subset(photos: list[Photo]) -> list[Photo]:
@@ -293,10 +277,18 @@ def parts(
     return out
 
 
-def cached_head(folder: Path, name: str, y: np.ndarray, fit) -> LinearHead:
-    """A fitted head is a pure function of the features (the folder's key), the training rows
-    (their labels' digest) and C: reuse it on reruns (each fit takes minutes)."""
-    path = folder / f"{name}-{hashlib.sha256(y.tobytes()).hexdigest()[:12]}.npz"
+def rows_digest(x: np.ndarray, y: np.ndarray) -> str:
+    """What a head is fitted on: the training rows and their labels (the labels alone are the
+    same for any split with the same counts per label, e.g. another --seed)."""
+    digest = hashlib.sha256(np.ascontiguousarray(x).data)
+    digest.update(y.tobytes())
+    return digest.hexdigest()[:12]
+
+
+def cached_head(folder: Path, name: str, x: np.ndarray, y: np.ndarray, fit) -> LinearHead:
+    """A fitted head is a pure function of its training rows and C: reuse it on reruns (each
+    fit takes minutes)."""
+    path = folder / f"{name}-{rows_digest(x, y)}.npz"
     if path.exists():
         log(f"      reusing {path.name}")
         return LinearHead.load(path)
@@ -346,7 +338,8 @@ def fit_head(
             ys.append(np.array([index[split.photos[i].label] for i in sets[group].photo[r]]))
         return np.concatenate(xs), np.concatenate(ys)
 
-    popularity = popularity_prior(dataset, labels)
+    every = [p for split in dataset.groups.values() for p in split.photos]
+    popularity = data.popularity_prior(every, labels)
     x_fit, y_fit = rows(0)
     calib = parts(dataset, sets, index, 0)
     log(f"      {len(y_fit)} training views; C over {args.c_grid} by balanced log-loss")
@@ -356,6 +349,7 @@ def fit_head(
         candidate = cached_head(
             args.heads,
             f"fit-{c:g}",
+            x_fit,
             y_fit,
             lambda c=c: head.fit_softmax(x_fit, y_fit, len(labels), c),
         )
@@ -375,7 +369,11 @@ def fit_head(
 
     x_all, y_all = rows(None)
     final = cached_head(
-        args.heads, f"all-{c:g}", y_all, lambda: head.fit_softmax(x_all, y_all, len(labels), c)
+        args.heads,
+        f"all-{c:g}",
+        x_all,
+        y_all,
+        lambda: head.fit_softmax(x_all, y_all, len(labels), c),
     )
     # softmax(z / T + prior) == softmax((z + T * prior) / T)
     prior = popularity + np.where(pedigree, 0.0, cal.non_pedigree_prior)
@@ -397,22 +395,6 @@ def fit_head(
     return Fitted(final, c, cal, threshold)
 
 
-def popularity_prior(dataset: Dataset, labels: tuple[Breed, ...]) -> np.ndarray:
-    """Per label, a log-prior for how common the breed is among people's pets: log(its photos /
-    the most any breed has). The class-balanced head takes every breed as equally likely, but
-    the folders' curators gave the 30 most popular Stanford breeds 100 photos and the 66 others
-    35 (an Oxford breed ~100): a rare breed gets -1.05. It only reorders pedigree breeds (0 for
-    the non-pedigree outcomes, which have a calibrated prior of their own). On the hold-outs
-    (calibrated either way): Oxford 89.5% -> 90.4%, popular breeds 86.8% -> 88.0% (right and
-    sure 73.3% -> 76.3%), ordinary dogs answered "mixed" 57.5% -> 61.0%; all 96 Stanford breeds
-    83.6% -> 81.6% (the rare ones lose)."""
-    counts = Counter(p.label for split in dataset.groups.values() for p in split.photos)
-    pedigree = np.array([b.pedigree for b in labels])
-    n = np.array([counts.get(b.label, 0) for b in labels], dtype=float)
-    most = max(1.0, n[pedigree].max(initial=1.0))
-    return np.where(pedigree, np.log(np.maximum(n, 1.0) / most), 0.0)
-
-
 def out_of_fold(
     args: argparse.Namespace,
     dataset: Dataset,
@@ -425,7 +407,7 @@ def out_of_fold(
     """Calibration samples of folds 1.., each scored by a head fitted without it (C as chosen
     on fold 0)."""
     samples = []
-    for k in range(1, CALIBRATION_FOLDS):
+    for k in range(1, args.calibration_folds):
         held = [part for part in parts(dataset, sets, index, k) if len(part.y)]
         if not held:
             continue
@@ -433,11 +415,12 @@ def out_of_fold(
         fold_head = cached_head(
             args.heads,
             f"fold{k}-{c:g}",
+            x_k,
             y_k,
             lambda x=x_k, y=y_k: head.fit_softmax(x, y, n_labels, c),
         )
         samples += [part.sample(fold_head) for part in held]
-    log(f"      {len(samples)} out-of-fold samples from folds 1-{CALIBRATION_FOLDS - 1}")
+    log(f"      {len(samples)} out-of-fold samples from folds 1-{args.calibration_folds - 1}")
     return samples
 
 
@@ -574,6 +557,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.data_dir = data.resolve_data_dir(args.data_dir)
     args.c_grid = [0.1] if args.smoke else C_GRID
+    args.calibration_folds = 2 if args.smoke else CALIBRATION_FOLDS  # a fit is ~25 s even there
     args.validation_photos = None
     args.finetuned_state = None
     if args.backbone != "imagenet":

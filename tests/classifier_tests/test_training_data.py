@@ -85,43 +85,32 @@ def test_test_photos_are_never_trained_on() -> None:
         assert not {p.relative(SHARED) for p in train} & pinned
 
 
-def test_calibration_folds_cover_the_training_photos_in_quarters() -> None:
+def _photos(counts: dict[str, int]) -> list[data.Photo]:
+    return [
+        data.Photo(Path(f"/x/{label}/{i}.jpg"), label, "squashed_square", data.DOGS_EXTRA)
+        for label, n in counts.items()
+        for i in range(n)
+    ]
+
+
+def test_calibration_folds_are_stratified_quarters() -> None:
     """Every Stanford / ordinary-pet training photo calibrates, scored by a head fitted
     without its fold; fold 0 is the quarter ``data.split`` draws first."""
-    from training.pipeline import CALIBRATION_FOLDS, calibration_folds
-
-    photos = data.LOADERS[data.GENERIC](data.DEFAULT_DATA_DIR)
-    train, _ = data.split(photos, data.HOLDOUT, 7)
-    fold = calibration_folds(train, 7)
-    assert sorted(set(fold)) == list(range(CALIBRATION_FOLDS))
-    for k in range(CALIBRATION_FOLDS):
-        share = (fold == k).mean()
-        assert abs(share - 1 / CALIBRATION_FOLDS) < 0.02
-        for label in {p.label for p in train}:  # stratified by label
-            of_label = np.array([p.label == label for p in train])
-            assert abs((fold[of_label] == k).mean() - share) < 0.02
-    _, first = data.split(train, 1 / CALIBRATION_FOLDS, 7)
+    train = _photos({"labrador_retriever": 80, "affenpinscher": 28, MIXED_BREED_DOG: 640})
+    fold = data.folds(train, 4, 7)
+    assert sorted(set(fold)) == [0, 1, 2, 3]
+    for label in {p.label for p in train}:
+        of_label = np.array([p.label == label for p in train])
+        for k in range(4):
+            assert abs((fold[of_label] == k).mean() - 0.25) < 0.02
+    _, first = data.split(train, 1 / 4, 7)
     assert {p.path for p in first} == {p.path for p, f in zip(train, fold, strict=True) if f == 0}
 
 
 def test_popularity_prior_puts_the_photo_counts_back_among_pedigree_breeds() -> None:
-    from training.pipeline import Dataset, GroupSplit, popularity_prior
-
     labels = load_labels(ROOT / "unique_labels.csv")
-    photos = [
-        data.Photo(Path(f"/x/{label}/{i}.jpg"), label, "squashed_square", data.DOGS_EXTRA)
-        for label, n in (("labrador_retriever", 100), ("affenpinscher", 35), (MIXED_BREED_DOG, 7))
-        for i in range(n)
-    ]
-    empty = np.zeros(0, int)
-    split = GroupSplit(photos, empty, empty, empty)
-    prior = dict(
-        zip(
-            (b.label for b in labels),
-            popularity_prior(Dataset(Path("/x"), {"g": split}, []), labels),
-            strict=True,
-        )
-    )
+    photos = _photos({"labrador_retriever": 100, "affenpinscher": 35, MIXED_BREED_DOG: 700})
+    prior = dict(zip((b.label for b in labels), data.popularity_prior(photos, labels), strict=True))
     assert prior["labrador_retriever"] == 0.0
     assert prior["affenpinscher"] == pytest.approx(np.log(0.35))
     assert prior[MIXED_BREED_DOG] == 0.0  # the non-pedigree outcomes have a prior of their own
