@@ -21,8 +21,9 @@ class BreedGuess:
 
 
 def look_alikes(top: tuple[BreedGuess, ...]) -> tuple[BreedGuess, ...]:
-    """The pedigree breeds among the top guesses, the answer itself excluded."""
-    return tuple(g for g in top[1:] if g.pedigree)
+    """The pedigree breeds of the answer's species among the top guesses, the answer itself
+    excluded (a kitten between two toy balls is not "most like a Pekingese")."""
+    return tuple(g for g in top[1:] if g.pedigree and g.species == top[0].species)
 
 
 @dataclass(frozen=True, slots=True)
