@@ -270,8 +270,9 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
             f"{HOLDOUT:.0%}; test fixtures always held out",
             "backbone": backbone.description,
             "head": f"class-balanced L2 softmax regression over {len(labels)} labels, "
-            f"C={fitted.c:g} by balanced log-loss on the calibration photos, then refitted on all "
-            "training photos",
+            f"C={fitted.c:g} by balanced log-loss on the calibration photos; the served head is "
+            "the mean of the calibration fold heads (the very heads whose out-of-fold scores "
+            "chose the temperature and thresholds)",
             "calibration": {
                 "temperature": cal.temperature,
                 "non_pedigree_log_prior": cal.non_pedigree_prior,
