@@ -1,8 +1,17 @@
 """The "no cat or dog" gate: the ImageNet head's probability mass on dog and domestic-cat
-classes, and how its threshold is chosen (training and serving both read this module).
+classes, a second opinion from the pet probe, and how both bars are chosen (training and
+serving both read this module).
+
+Why a second opinion: ImageNet has no "cat" class for a Bengal or an Abyssinian, nor for a cat
+photographed in a cage or a dog half out of the frame, so some real pets score little mass on
+its cat and dog classes (1.2% of the ordinary pets' hold-out fell below the threshold). The pet
+probe was trained on exactly those pets against non-pet photos; a photo it is surer of than of
+any non-pet photo it never saw is a pet, whatever ImageNet says.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -14,6 +23,10 @@ PET_CLASSES = np.array([*DOG_CLASSES, *DOMESTIC_CAT_CLASSES])
 # The threshold is this quantile of the training pets' scores: about 0.75% of pet photos like
 # the training ones are answered "no cat or dog" (target: at most 1%).
 PET_REJECT_BUDGET = 0.0075
+# The probe's bar: this much above the surest of the non-pet photos scored by a probe fitted
+# without them (out of fold), rounded up to a half.
+PROBE_MARGIN = 1.0
+PROBE_FOLDS = 5
 
 
 def pet_mass(imagenet_logits: np.ndarray) -> np.ndarray:
@@ -24,3 +37,13 @@ def pet_mass(imagenet_logits: np.ndarray) -> np.ndarray:
 def gate_threshold(training_pet_scores: np.ndarray) -> float:
     """The gate's threshold from the pet scores of the training photos."""
     return float(np.quantile(training_pet_scores, PET_REJECT_BUDGET))
+
+
+def is_pet(mass: np.ndarray, probe: np.ndarray, threshold: float, probe_bar: float) -> np.ndarray:
+    """The gate: enough ImageNet pet mass, or a pet probe past its bar."""
+    return (np.asarray(mass) >= threshold) | (np.asarray(probe) >= probe_bar)
+
+
+def probe_bar(out_of_fold_nonpet_probe: np.ndarray) -> float:
+    """The probe's bar from the out-of-fold probe logits of the non-pet photos."""
+    return math.ceil((float(np.max(out_of_fold_nonpet_probe)) + PROBE_MARGIN) * 2) / 2

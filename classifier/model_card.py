@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class ModelCard:
     # classifies the centre crop only
     breeds: tuple[Breed, ...]  # the breed head's outputs, in order
     pet_threshold: float
+    pet_probe_bar: float  # classifier.imagenet.is_pet; inf for a card without one
     confident_threshold: float
     flip_tta: bool
     metrics: dict[str, Any]
@@ -84,6 +86,7 @@ def load_card(model_dir: Path, labels_path: Path, *, verify_checksums: bool = Tr
             finder_path=paths.get("finder"),
             breeds=breeds,
             pet_threshold=float(raw["pet_gate"]["threshold"]),
+            pet_probe_bar=float(raw["pet_gate"].get("probe_bar", math.inf)),
             confident_threshold=float(raw["confident_threshold"]),
             flip_tta=bool(raw.get("flip_tta", False)),
             metrics=raw.get("metrics", {}),

@@ -35,7 +35,14 @@ import numpy as np
 from classifier import locate
 from classifier.decode import decode_image
 from classifier.head import LinearHead
-from classifier.imagenet import PET_REJECT_BUDGET, gate_threshold, pet_mass
+from classifier.imagenet import (
+    PET_REJECT_BUDGET,
+    PROBE_FOLDS,
+    gate_threshold,
+    is_pet,
+    pet_mass,
+    probe_bar,
+)
 from classifier.labels import Breed, load_labels
 from classifier.model_card import sha256_file
 from classifier.preprocess import short_side_for, to_model_input
@@ -105,11 +112,23 @@ class Backbone:
 
 
 @dataclass
+class PetProbe:
+    """The pet probe ("cat or dog" against "anything else", in the breed head's standardised
+    features) and its bar in the gate (classifier.imagenet.is_pet)."""
+
+    weights: np.ndarray
+    bias: float
+    bar: float
+    nonpet_out_of_fold: np.ndarray  # per non-pet photo, by a probe fitted without it
+
+
+@dataclass
 class Fitted:
     head: LinearHead  # temperature and non-pedigree prior folded in
     c: float
     calibration: calibrate.Calibration
     gate_threshold: float
+    probe: PetProbe
     calibration_log: list[str] = field(default_factory=list)
 
 
@@ -298,24 +317,43 @@ def cached_head(folder: Path, name: str, x: np.ndarray, y: np.ndarray, fit) -> L
     return fitted
 
 
-def fit_probe(dataset: Dataset, sets: dict[str, features.FeatureSet], head_: LinearHead):
-    """The pet probe: "cat or dog" against "anything else" on pooled features, standardised
-    like the breed head (classifier.locate reads it per feature-map cell)."""
-    pets = np.concatenate([sets[g].plain(s.train)[0] for g, s in dataset.groups.items()])
-    nonpet = sets[data.NONPET]
-    others = nonpet.features[nonpet.view == 0]  # every non-pet photo and its mirror
-    x = (np.concatenate([pets, others]) - head_.mean) / head_.scale
-    y = np.r_[np.ones(len(pets), int), np.zeros(len(others), int)]
-    probe = head.fit_softmax(x, y, 2, PROBE_C)
-    direction = probe.weights[:, 1] - probe.weights[:, 0]
-    weights = direction / probe.scale
-    bias = float(probe.bias[1] - probe.bias[0] - (probe.mean / probe.scale) @ direction)
-    score = x @ weights + bias
-    log(
-        f"      pet probe: {len(pets)} pet and {len(others)} non-pet views, "
-        f"training accuracy {float(((score > 0) == y).mean()):.4f}"
+def fit_probe(
+    dataset: Dataset, sets: dict[str, features.FeatureSet], head_: LinearHead, seed: int
+) -> PetProbe:
+    """The pet probe on pooled features, standardised like the breed head (classifier.locate
+    also reads it per crop); its gate bar from non-pet photos scored out of fold."""
+
+    def standardised(x: np.ndarray) -> np.ndarray:
+        return (x - head_.mean) / head_.scale
+
+    pets = standardised(
+        np.concatenate([sets[g].plain(s.train)[0] for g, s in dataset.groups.items()])
     )
-    return weights.astype(np.float32), bias
+    nonpet = sets[data.NONPET]
+    whole = nonpet.view == 0  # every non-pet photo and its mirror
+
+    def fit(others: np.ndarray) -> tuple[np.ndarray, float]:
+        x = np.concatenate([pets, standardised(others)])
+        y = np.r_[np.ones(len(pets), int), np.zeros(len(others), int)]
+        probe = head.fit_softmax(x, y, 2, PROBE_C)
+        direction = probe.weights[:, 1] - probe.weights[:, 0]
+        bias = float(probe.bias[1] - probe.bias[0] - (probe.mean / probe.scale) @ direction)
+        return (direction / probe.scale).astype(np.float32), bias
+
+    weights, bias = fit(nonpet.features[whole])
+    plain = standardised(nonpet.plain()[0])
+    fold = np.random.default_rng(seed).permutation(len(dataset.nonpets)) % PROBE_FOLDS
+    out_of_fold = np.zeros(len(dataset.nonpets))
+    for k in range(PROBE_FOLDS):
+        w, b = fit(nonpet.features[whole & (fold[nonpet.photo] != k)])
+        out_of_fold[fold == k] = plain[fold == k] @ w + b
+    bar = probe_bar(out_of_fold)
+    log(
+        f"      pet probe: {len(pets)} pet and {int(whole.sum())} non-pet views, training pets "
+        f"above 0: {float((pets @ weights + bias > 0).mean()):.4f}; non-pets scored out of "
+        f"fold: at most {out_of_fold.max():.2f}, so the bar is {bar:.1f}"
+    )
+    return PetProbe(weights, bias, bar, out_of_fold)
 
 
 def fit_head(
@@ -376,21 +414,21 @@ def fit_head(
     # softmax(z / T + prior) == softmax((z + T * prior) / T)
     prior = popularity + np.where(pedigree, 0.0, cal.non_pedigree_prior)
     bias = final.bias + cal.temperature * prior
-    probe_weights, probe_bias = fit_probe(dataset, sets, final)
+    probe = fit_probe(dataset, sets, final, args.seed)
     final = LinearHead(
         final.weights,
         bias.astype(np.float32),
         final.mean,
         final.scale,
         cal.temperature,
-        probe_weights,
-        probe_bias,
+        probe.weights,
+        probe.bias,
     )
 
     train_pets = np.concatenate([sets[g].plain(s.train)[1] for g, s in dataset.groups.items()])
     threshold = gate_threshold(pet_mass(train_pets))
     log(f"      gate threshold {threshold:.4f} ({PET_REJECT_BUDGET:.2%} of training pets)")
-    return Fitted(final, c, cal, threshold)
+    return Fitted(final, c, cal, threshold, probe)
 
 
 def out_of_fold(
@@ -444,15 +482,26 @@ def evaluate(
     metrics["all_dogs"] = report.dog_metrics(
         [(probs, part.y) for part, probs in held], labels, threshold
     )
+    # The non-pets' probe logits are out of fold: the probe was fitted on these photos.
+    probe = fitted.probe
     non_logits = sets[data.NONPET].plain()[1]
+    nonpet = is_pet(
+        pet_mass(non_logits), probe.nonpet_out_of_fold, fitted.gate_threshold, probe.bar
+    )
     gate = {
         "threshold": fitted.gate_threshold,
+        "probe_bar": probe.bar,
         "n_nonpet": len(dataset.nonpets),
-        "nonpet_rejected": float((pet_mass(non_logits) < fitted.gate_threshold).mean()),
+        "nonpet_rejected": float(1.0 - nonpet.mean()),
+        "nonpet_rejected_by_mass": float((pet_mass(non_logits) < fitted.gate_threshold).mean()),
+        "nonpet_probe_max_out_of_fold": float(probe.nonpet_out_of_fold.max()),
     }
     for group, split in dataset.groups.items():
-        scores = pet_mass(sets[group].plain(split.held)[1])
-        gate[f"{group}_rejected"] = float((scores < fitted.gate_threshold).mean())
+        x, logits = sets[group].plain(split.held)
+        mass = pet_mass(logits)
+        seen = is_pet(mass, fitted.head.pet_logit(x), fitted.gate_threshold, probe.bar)
+        gate[f"{group}_rejected"] = float(1.0 - seen.mean())
+        gate[f"{group}_rejected_by_mass"] = float((mass < fitted.gate_threshold).mean())
     metrics["pet_gate"] = gate
     return metrics
 

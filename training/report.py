@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.imagenet import PROBE_MARGIN
 from classifier.labels import Breed
 from classifier.model_card import CARD_FILE, sha256_file
 from classifier.preprocess import short_side_for
@@ -225,8 +226,8 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         "name": f"breedbot-efficientnet-{args.variant}-openworld"
         + ("-smoke" if args.smoke else ""),
         # The minor version moves whenever answers change (feedback is kept per version):
-        # 3.1, calibrated on four folds with a popularity prior.
-        "version": f"{'3.1' if backbone.finetuned else '1.1'}.0+{args.variant}",
+        # 3.3: the mean of the fold heads, and a gate with the pet probe's second opinion.
+        "version": f"{'3.3' if backbone.finetuned else '1.1'}.0+{args.variant}",
         "summary": f"Tells the breed of a cat or dog in a photo: {n_pedigree} breeds trained on "
         "labelled photos, or a domestic cat / mixed-breed dog, with a confidence calibrated on "
         'photos the model never saw; answers "no cat or dog" when the ImageNet head sees none.',
@@ -244,8 +245,12 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         "confident_threshold": cal.confident_threshold,
         "pet_gate": {
             "threshold": fitted.gate_threshold,
+            "probe_bar": fitted.probe.bar,
             "imagenet_classes": "151-268 (dogs), 281-285 (domestic cats)",
             "rule": "0.75% quantile of the training pets' scores (all three pet groups)",
+            "probe_rule": f"the surest non-pet photo scored by a probe fitted without it "
+            f"({float(fitted.probe.nonpet_out_of_fold.max()):.2f}) + {PROBE_MARGIN:g}, "
+            "rounded up to a half",
         },
         "labels": [
             {
@@ -411,14 +416,18 @@ def markdown(card: dict[str, Any]) -> str:
         "",
         '## "No cat or dog" gate',
         "ImageNet probability mass on dog (151-268) and domestic-cat (281-285) classes; below "
-        f'{gate["threshold"]:.3f} the answer is "no cat or dog" ({card["pet_gate"]["rule"]}).',
+        f'{gate["threshold"]:.3f} the answer is "no cat or dog" ({card["pet_gate"]["rule"]}), '
+        f"unless the pet probe (cat or dog against non-pet photos, on the backbone's features) "
+        f"reaches {gate['probe_bar']:.1f} ({card['pet_gate']['probe_rule']}).",
         "",
-        "| measure | value |",
-        "|---|---|",
-        f'| non-pet photos answered "no cat or dog" ({gate["n_nonpet"]}, also used to tune) | '
+        "| measure | ImageNet mass alone | with the probe (shipped) |",
+        "|---|---|---|",
+        f'| non-pet photos answered "no cat or dog" ({gate["n_nonpet"]}, also used to tune; '
+        f"the probe's logits out of fold) | {_pct(gate.get('nonpet_rejected_by_mass'))} | "
         f"{_pct(gate['nonpet_rejected'])} |",
         *[
-            f"| {g} hold-out photos wrongly rejected | {_pct(gate.get(f'{g}_rejected'))} |"
+            f"| {g} hold-out photos wrongly rejected | "
+            f"{_pct(gate.get(f'{g}_rejected_by_mass'))} | {_pct(gate.get(f'{g}_rejected'))} |"
             for g in (OXFORD, DOGS_EXTRA, GENERIC)
         ],
         "",

@@ -58,7 +58,11 @@ def test_no_pet_is_found_in_photos_without_one(classifier: Classifier, path: Pat
     assert not prediction.is_pet and prediction.pets == ()
 
 
-@pytest.mark.parametrize("path", PET_PHOTOS, ids=lambda p: p.stem)
+# Every pet fixture is a close-up but the kitten, small between two toy balls.
+CLOSE_UPS = [p for p in PET_PHOTOS if p.stem != "cat_domestic_kitten_toys"]
+
+
+@pytest.mark.parametrize("path", CLOSE_UPS, ids=lambda p: p.stem)
 def test_a_close_up_is_one_pet_covering_the_photo(classifier: Classifier, path: Path) -> None:
     prediction = classifier.classify(path.read_bytes())
     assert len(prediction.pets) == 1

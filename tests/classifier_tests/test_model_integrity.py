@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from classifier import Classifier, ClassifierSettings, ModelIntegrityError
+from classifier.imagenet import PROBE_MARGIN, is_pet, probe_bar
 from classifier.labels import SOURCES, load_labels
 from classifier.model_card import sha256_file
 
@@ -70,12 +72,23 @@ def test_card_records_metrics_per_group_and_how_they_were_made() -> None:
     for species in ("cat", "dog"):
         ordinary = metrics["pets-generic"][species]
         assert 0.0 <= ordinary["confident_pedigree"] <= ordinary["answered_non_pedigree"] + 1
-    assert 0.0 <= metrics["pet_gate"]["nonpet_rejected"] <= 1.0
+    gate = metrics["pet_gate"]
+    assert 0.0 <= gate["nonpet_rejected"] <= 1.0
+    # The probe's bar stands clear of every non-pet photo scored by a probe fitted without it.
+    assert CARD["pet_gate"]["probe_bar"] == gate["probe_bar"]
+    assert gate["probe_bar"] >= gate["nonpet_probe_max_out_of_fold"] + PROBE_MARGIN
     assert CARD["confident_threshold"] == metrics["confident_threshold"]
     assert "training.pipeline" in CARD["training"]["command"]
     markdown = (MODEL / "MODEL_CARD.md").read_text()
     for entry in CARD["files"].values():
         assert entry["sha256"] in markdown
+
+
+def test_gate_takes_imagenet_mass_or_a_probe_past_its_bar() -> None:
+    mass, probe = [0.5, 0.1, 0.1], [-9.0, 4.0, 3.9]
+    assert is_pet(mass, probe, threshold=0.2, probe_bar=4.0).tolist() == [True, True, False]
+    assert probe_bar(np.array([-3.0, 2.91])) == 4.0  # 3.91 rounded up to a half
+    assert probe_bar(np.array([2.5])) == 3.5
 
 
 def copy_model(tmp_path: Path) -> Path:
