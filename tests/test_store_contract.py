@@ -29,6 +29,7 @@ from bot.store import (
     parse_store_url,
 )
 from bot.store.memory import MemoryBackend
+from bot.store.service import MAX_CAS_ATTEMPTS
 from bot.store.sqlite import SQLiteBackend
 
 BACKENDS = ["memory", "sqlite", "dynamodb"]
@@ -220,6 +221,31 @@ def test_racing_photos_are_counted_once_each(backend: Backend) -> None:
 
 
 # ----- two processes, one SQLite file
+class _AlwaysRacedBackend(MemoryBackend):
+    """Another writer always gets to the rate record first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write_rate(self, key, state, version, expires_at) -> bool:
+        self.writes += 1
+        return False
+
+
+def test_a_record_that_keeps_changing_is_not_a_store_that_is_down(caplog) -> None:
+    backend = _AlwaysRacedBackend()
+    store = Store(backend, timeout=10)
+    limits = RateLimits(per_minute=10, per_day=200)
+    decision = asyncio.run(
+        store.update_rate("u1", lambda state: decide(state, NOW, limits), RateDecision.allow())
+    )
+    assert decision == RateDecision.allow()  # the photo is answered, as when the store is down
+    assert backend.writes == MAX_CAS_ATTEMPTS
+    assert store.available  # ... but the other users keep their limits and buttons
+    assert "kept changing" in caplog.text and "u1" not in caplog.text
+
+
 def _claim_many(path: str, owner: str, ids: list[int], start: float, queue) -> None:
     backend = SQLiteBackend(Path(path))
     while time.time() < start:
