@@ -230,7 +230,8 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         "version": f"{'3.3' if backbone.finetuned else '1.1'}.0+{args.variant}",
         "summary": f"Tells the breed of a cat or dog in a photo: {n_pedigree} breeds trained on "
         "labelled photos, or a domestic cat / mixed-breed dog, with a confidence calibrated on "
-        'photos the model never saw; answers "no cat or dog" when the ImageNet head sees none.',
+        'photos the model never saw; answers "no cat or dog" when neither the ImageNet head nor '
+        "the pet probe sees one.",
         "backbone": args.variant,
         "input_size": size,
         "preprocessing": f"decode (EXIF-rotated, RGB), resize short side to "
