@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from classifier import Classifier
+from classifier import Classifier, locate
 from classifier.core import EXTRA_PET_CONFIDENCE, named_pets
 from classifier.locate import Region, closer_look, frame_size, is_small, pet_photo, refined
 from classifier.result import BreedGuess, Pet
@@ -136,3 +136,26 @@ def test_the_closer_look_replaces_the_box_only_for_the_same_pet() -> None:
     assert tighter.crop == pet_photo(tighter.box, 1280, 720)
     assert refined(first, [(0.0, 0.0, 50.0, 50.0)], 1280, 720) == first
     assert refined(first, [], 1280, 720) == first
+
+
+def test_when_the_fine_look_sees_nothing_the_quick_looks_pets_are_the_fallback(
+    classifier: Classifier,
+) -> None:
+    # The rule alone: the real classifier, its looks replaced by what they would have seen.
+    quick_pet = Region.around((520.0, 240.0, 760.0, 480.0), 1280, 720, 0.9)
+
+    class FineLookBlind(Classifier):
+        def __init__(self) -> None:
+            self.__dict__.update(classifier.__dict__)
+
+        def _look(self, image, scale):
+            return [quick_pet] if scale == locate.QUICK else []
+
+    image = Image.new("RGB", (1280, 720))
+    first, second = FineLookBlind().candidates(image)
+    assert (first.crop, first.fallback) == ((0.0, 0.0, 1280.0, 720.0), False)  # the centre crop
+    assert (second.box, second.crop, second.fallback) == (
+        (520.0, 240.0, 760.0, 480.0),
+        quick_pet.crop,
+        True,
+    )
