@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "tests" / "fixtures" / "photos" / "dog_beagle.jpg"
-KERAS_PATH = ROOT / "build" / "bench" / "breed_model.keras"
+BENCH_DIR = ROOT / "build" / "bench"
 
 # Each probe runs in a fresh interpreter: it prints one JSON line.
 LITERT_PROBE = """
@@ -125,16 +125,19 @@ print(json.dumps({
 
 
 def build_keras_model() -> Path:
-    """The shipped model's float twin: ported backbone + breed head + softmax, saved once."""
-    if KERAS_PATH.exists():
-        return KERAS_PATH
+    """The shipped model's float twin: ported backbone + breed head + softmax, saved once per
+    head file (a twin kept from an earlier model would carry its head)."""
+    from classifier.model_card import load_card, sha256_file
+
+    card = load_card(ROOT / "model", ROOT / "unique_labels.csv")
+    keras_path = BENCH_DIR / f"breed_model-{sha256_file(card.head_path)[:12]}.keras"
+    if keras_path.exists():
+        return keras_path
     import keras
     import numpy as np
 
-    from classifier.model_card import load_card
     from training.efficientnet_lite import build_model
 
-    card = load_card(ROOT / "model", ROOT / "unique_labels.csv")
     backbone = build_model(card.backbone)
     with np.load(card.head_path) as head:
         weights = head["weights"] / head["feature_scale"][:, None]
@@ -145,9 +148,9 @@ def build_keras_model() -> Path:
     breed = keras.layers.Softmax()(dense(features) / temperature)
     model = keras.Model(backbone.input, [breed, imagenet_logits])
     dense.set_weights([weights, bias])
-    KERAS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    model.save(KERAS_PATH)
-    return KERAS_PATH
+    keras_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(keras_path)
+    return keras_path
 
 
 def probe(code: str, *args: str, runs: int = 1) -> dict:
