@@ -484,16 +484,14 @@ def evaluate(
     )
     # The non-pets' probe logits are out of fold: the probe was fitted on these photos.
     probe = fitted.probe
-    non_logits = sets[data.NONPET].plain()[1]
-    nonpet = is_pet(
-        pet_mass(non_logits), probe.nonpet_out_of_fold, fitted.gate_threshold, probe.bar
-    )
+    non_mass = pet_mass(sets[data.NONPET].plain()[1])
+    nonpet = is_pet(non_mass, probe.nonpet_out_of_fold, fitted.gate_threshold, probe.bar)
     gate = {
         "threshold": fitted.gate_threshold,
         "probe_bar": probe.bar,
         "n_nonpet": len(dataset.nonpets),
         "nonpet_rejected": float(1.0 - nonpet.mean()),
-        "nonpet_rejected_by_mass": float((pet_mass(non_logits) < fitted.gate_threshold).mean()),
+        "nonpet_rejected_by_mass": float((non_mass < fitted.gate_threshold).mean()),
         "nonpet_probe_max_out_of_fold": float(probe.nonpet_out_of_fold.max()),
     }
     for group, split in dataset.groups.items():
