@@ -1,10 +1,13 @@
 """The shared breed classifier: bytes in, Prediction out. No TensorFlow, Keras or torch.
 
-A photo goes through two or more passes of the model (classifier.locate says why): a quick
-look at the whole frame, and a finer one unless the quick look saw a lone pet filling the
-photo or its middle, for the pet finder to say where the cats and dogs are; a closer look
-around each small pet for a tighter box; then one batch with a crop around each of them, named
-by the breed head and checked by the "no cat or dog" gate.
+A photo goes through one or more passes of the model (classifier.locate says why): a quick
+look at the whole frame, for the pet finder to say where the cats and dogs are. A close-up (a
+lone pet in the middle of the photo, most photos people send) is named from that look itself,
+pooled over the centre crop, with a pass over the centre crop only when the look is unsure
+(classifier.head: two views of a close-up). Any other photo gets a finer look unless the
+quick one saw a lone pet filling the photo; a closer look around each small pet for a tighter
+box; then one batch with a crop around each pet, named by the breed head and checked by the
+"no cat or dog" gate.
 """
 
 from __future__ import annotations
@@ -21,22 +24,38 @@ from classifier.config import ClassifierSettings
 from classifier.decode import decode_image
 from classifier.errors import ModelIntegrityError
 from classifier.finder import PetFinder
-from classifier.head import LinearHead
+from classifier.head import LinearHead, look_alone, softmax
 from classifier.imagenet import is_pet, pet_mass
 from classifier.model_card import ModelCard, load_card
-from classifier.preprocess import to_model_input
+from classifier.preprocess import centre_box, to_model_input
 from classifier.result import BreedGuess, Pet, Prediction
+from classifier.runtime import BackboneOutput
 
 Box = tuple[float, float, float, float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Candidate:
     """A region of the photo to classify, and where the pet it shows is."""
 
     crop: Box  # centre_region(image) means the centre crop the head was trained on
     box: Box
     fallback: bool = False  # answered only when no other candidate turns out to be a pet
+    # A close-up read off the quick look: its features pooled over the centre crop, and the
+    # whole look's ImageNet logits (the gate's). The crop itself is run only when the look
+    # cannot answer alone (classifier.head.look_alone).
+    look: np.ndarray | None = None
+    look_logits: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the model says of each candidate: breed probabilities, the gate's ImageNet pet mass
+    and the pet probe's logit."""
+
+    probs: np.ndarray  # (n, K)
+    pet_mass: np.ndarray  # (n,)
+    probe: np.ndarray  # (n,)
 
 
 class Classifier:
@@ -83,15 +102,12 @@ class Classifier:
             max_bytes=self.settings.max_bytes,
         )
         candidates = self.candidates(image)
-        batch = np.stack([self._pixels(image, c.crop) for c in candidates])
-        output = self.backbone.run(batch)
-        probs = self.head.probabilities(output.features)
-        scores = pet_mass(output.imagenet_logits)
+        reading = self._read(image, candidates)
+        probs, scores, probe = reading.probs, reading.pet_mass, reading.probe
         # A zoomed crop of a photo without pets looks for one harder than a centre crop does,
         # and so does a second chance: there the pet probe must agree with the gate. The
         # probe's own bar (a pet ImageNet has no class for) holds for whole photos only, where
         # it was measured: a zoomed crop of a geyser scored 5.8 on it.
-        probe = self.head.pet_logit(output.features)
         whole = np.array([c.crop == centre_region(image) for c in candidates])
         whole_probe = np.where(whole, probe, -np.inf)
         seen = is_pet(scores, whole_probe, self.card.pet_threshold, self.card.pet_probe_bar)
@@ -114,6 +130,40 @@ class Classifier:
         pets.sort(key=lambda pet: -_area(pet.box))
         return Prediction.of_pets(tuple(pets), size)
 
+    def _read(self, image: Image.Image, candidates: list[Candidate]) -> Reading:
+        """Run the model over the candidates that need a pass: every crop, and a close-up's
+        crop when the quick look cannot answer it alone."""
+        n = len(candidates)
+        probs = np.zeros((n, self.head.classes), np.float32)
+        scores, probe = np.zeros(n, np.float32), np.zeros(n, np.float32)
+        to_run = []
+        for i, c in enumerate(candidates):
+            if c.look is None or c.look_logits is None:
+                to_run.append(i)
+                continue
+            looks = self.head.for_looks()
+            probs[i] = looks.probabilities(c.look)
+            scores[i] = pet_mass(c.look_logits)
+            probe[i] = looks.pet_logit(c.look)
+            if not look_alone(probs[i], scores[i] >= self.card.pet_threshold):
+                to_run.append(i)
+        if not to_run:
+            return Reading(probs, scores, probe)
+        output = self.backbone.run(
+            np.stack([self._pixels(image, candidates[i].crop) for i in to_run])
+        )
+        for j, i in enumerate(to_run):
+            look = candidates[i].look
+            probs[i] = self.head.probabilities(output.features[j])
+            if look is not None:  # a close-up the look could not answer alone: both views
+                probs[i] = softmax(
+                    self.head.two_views_logits(output.features[j], look), self.head.temperature
+                )
+            # The gate: either view's ImageNet mass, or the crop's pet probe.
+            scores[i] = max(scores[i], pet_mass(output.imagenet_logits[j]))
+            probe[i] = self.head.pet_logit(output.features[j])
+        return Reading(probs, scores, probe)
+
     def candidates(self, image: Image.Image) -> list[Candidate]:
         """What to classify, in the decoded image's pixels: a crop around each pet the finder
         sees. A close-up (told by the quick look), a photo where no pet is seen (the gate then
@@ -124,19 +174,20 @@ class Classifier:
         centre = centre_region(image)
         if self.finder is None:
             return [Candidate(centre, whole)]
-        quick = found = self._look(image, locate.QUICK)
+        quick, look = self._look(image, locate.QUICK)
+        found = quick
         lone = found[0] if len(found) == 1 else None
         if lone and locate.is_close_up(lone, image.width, image.height):
-            return [Candidate(centre, _float_box(lone.box))]
+            return [self._close_up(image, lone, look)]
         if lone and locate.fills_photo(lone, image.width, image.height):
-            return [Candidate(lone.crop, _float_box(lone.box))]
+            return [self._close_up(image, lone, look, lone.crop)]
         if locate.worth_fine_look(image.width, image.height, self.input_size):
-            found = self._look(image, locate.FINE)
+            found, _ = self._look(image, locate.FINE)
         elif lone and locate.is_close_up(
             lone, image.width, image.height, locate.SMALL_PHOTO_CLOSE_UP_SIDE
         ):
             # A small photo has no detail for the fine look: the quick one is all there is.
-            return [Candidate(centre, _float_box(lone.box))]
+            return [self._close_up(image, lone, look)]
         if not found:
             # A small pet in the middle of a big photo may be too faint for the fine look and
             # too small in the centre crop for the gate, while the quick look saw it (unsure):
@@ -150,32 +201,57 @@ class Classifier:
             candidates.append(Candidate(centre, whole, fallback=True))
         return candidates
 
-    def _look(self, image: Image.Image, scale: float) -> list[locate.Region]:
-        """The pets the finder sees in one look at the whole photo."""
+    def _close_up(
+        self,
+        image: Image.Image,
+        pet: locate.Region,
+        look: BackboneOutput,
+        region: Box | None = None,
+    ) -> Candidate:
+        """A lone pet in the middle of the photo (``region`` None: the photo's centre crop) or
+        filling it (``region``: its box, read as a photo of its own), read off the quick look
+        when the head has a standardiser for it (models from 3.4 on)."""
+        region = region or centre_region(image)
+        box = _float_box(pet.box)
+        if not self.head.reads_looks or look.feature_map is None:
+            return Candidate(region, box)
+        x0, y0, x1, y1 = region
+        cx0, cy0, cx1, cy1 = centre_box(round(x1 - x0), round(y1 - y0), self.input_size)
+        square = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)  # the crop the head would be given
+        cells = (square[2] - square[0]) / image.width * look.feature_map.shape[2]
+        if cells < locate.LOOK_MIN_CELLS:
+            return Candidate(region, box)
+        pooled = locate.region_features(look.feature_map[0], square, image.width, image.height)
+        return Candidate(region, box, look=pooled, look_logits=look.imagenet_logits[0])
+
+    def _look(self, image: Image.Image, scale: float) -> tuple[list[locate.Region], BackboneOutput]:
+        """The pets the finder sees in one look at the whole photo, and the look itself."""
         other_pet = locate.FINE_OTHER_PET_LOGIT if scale == locate.FINE else finder.OTHER_PET_LOGIT
-        found = self._find(image, scale, other_pet)
+        found, output = self._find(image, scale, other_pet)
         regions = [locate.Region.around(f.box, image.width, image.height, f.logit) for f in found]
-        return locate.drop_overlaps(regions)
+        return locate.drop_overlaps(regions), output
 
     def _refined(self, image: Image.Image, region: locate.Region) -> locate.Region:
         """A small pet's box from a closer look at the square around it: the whole-photo looks
         see it in only a few cells."""
         x0, y0, x1, y1 = locate.closer_look(region.box, image.width, image.height)
-        found = self._find(image.crop((x0, y0, x1, y1)), locate.QUICK)
+        found, _ = self._find(image.crop((x0, y0, x1, y1)), locate.QUICK)
         boxes = [(f.box[0] + x0, f.box[1] + y0, f.box[2] + x0, f.box[3] + y0) for f in found]
         return locate.refined(region, boxes, image.width, image.height)
 
     def _find(
         self, image: Image.Image, scale: float, other_pet: float = finder.OTHER_PET_LOGIT
-    ) -> list[finder.FoundPet]:
-        """What the finder sees in one look at the whole of ``image``, in its pixels."""
+    ) -> tuple[list[finder.FoundPet], BackboneOutput]:
+        """What the finder sees in one look at the whole of ``image`` (in its pixels), and the
+        look's output."""
         assert self.finder is not None
         size = locate.look_size(image.width, image.height, self.input_size, scale)
-        feature_map = self.backbone.run(locate.look_pixels(image, size)[None]).feature_map
-        assert feature_map is not None
-        return self.finder.detect(
-            feature_map[0], image.width, image.height, locate.MAX_PETS, other_pet
+        output = self.backbone.run(locate.look_pixels(image, size)[None])
+        assert output.feature_map is not None
+        found = self.finder.detect(
+            output.feature_map[0], image.width, image.height, locate.MAX_PETS, other_pet
         )
+        return found, output
 
     def _pixels(self, image: Image.Image, region: Box) -> np.ndarray:
         if region == centre_region(image):

@@ -4,6 +4,12 @@ pooled features, one linear layer, softmax with a temperature.
 Linear on purpose: the head is also applied to every cell of the backbone's feature map (the
 pooled features are that map's mean, so the per-cell logits average to the photo's logits):
 that is how the classifier finds each pet in a frame.
+
+Two views of a close-up: the centre crop the head was trained on, and the quick look at the
+whole photo pooled over that same crop (classifier.locate.region_features), which costs no
+pass of its own. The look sees the crop at fewer pixels, so its features are standardised by
+a standardiser of their own, matched to the crop's on the same training photos (per feature,
+the same mean and spread); the two views' logits are then averaged when both are at hand.
 """
 
 from __future__ import annotations
@@ -12,6 +18,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+# The quick look answers a close-up alone when it is at least this sure of its breed (and the
+# gate sees a pet in it); below that the centre crop gets a say too (the mean of both views'
+# logits). On the hold-outs the crop changed no figure for the answers the look was this sure
+# of, and about half of the close-ups need no second pass (docs/model.md, model 3.4).
+LOOK_ALONE = 0.9
+
+
+def look_alone(look_probabilities: np.ndarray, look_sees_pet: np.ndarray) -> np.ndarray:
+    """Close-ups the quick look answers by itself: sure of the breed, and a pet by the gate."""
+    return (np.max(look_probabilities, axis=-1) >= LOOK_ALONE) & np.asarray(look_sees_pet)
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -32,6 +49,10 @@ class LinearHead:
     # features; per feature-map cell it says where the pets are (classifier.locate).
     pet_weights: np.ndarray | None = None  # (D,)
     pet_bias: float = 0.0
+    # The quick look's own standardiser (models from 3.4 on): its pooled features read like a
+    # crop's once standardised by these.
+    look_mean: np.ndarray | None = None  # (D,)
+    look_scale: np.ndarray | None = None  # (D,)
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """Uncalibrated logits for (..., D) features."""
@@ -50,6 +71,28 @@ class LinearHead:
         return replace(self, temperature=float(temperature))
 
     @property
+    def reads_looks(self) -> bool:
+        return self.look_mean is not None and self.look_scale is not None
+
+    def for_looks(self) -> LinearHead:
+        """The same head over the quick look's pooled features (its own standardiser)."""
+        if self.look_mean is None or self.look_scale is None:
+            raise ValueError("this head has no standardiser for the quick look")
+        return replace(self, mean=self.look_mean, scale=self.look_scale)
+
+    def two_views_logits(self, crop: np.ndarray, look: np.ndarray) -> np.ndarray:
+        """Uncalibrated logits of a close-up seen both ways: the mean of the two views'."""
+        return (self.logits(crop) + self.for_looks().logits(look)) / 2
+
+    def close_up_probabilities(
+        self, look: np.ndarray, crop: np.ndarray, alone: np.ndarray
+    ) -> np.ndarray:
+        """Calibrated probabilities of (..., D) close-ups: the quick look's where it answers
+        ``alone`` (look_alone), both views' elsewhere."""
+        both = softmax(self.two_views_logits(crop, look), self.temperature)
+        return np.where(np.asarray(alone)[..., None], self.for_looks().probabilities(look), both)
+
+    @property
     def classes(self) -> int:
         return int(self.weights.shape[1])
 
@@ -57,6 +100,7 @@ class LinearHead:
     def load(cls, path: Path) -> LinearHead:
         with np.load(path) as data:
             probe = "pet_weights" in data.files
+            looks = "look_mean" in data.files
             return cls(
                 weights=data["weights"].astype(np.float32),
                 bias=data["bias"].astype(np.float32),
@@ -65,14 +109,21 @@ class LinearHead:
                 temperature=float(data["temperature"]),
                 pet_weights=data["pet_weights"].astype(np.float32) if probe else None,
                 pet_bias=float(data["pet_bias"]) if probe else 0.0,
+                look_mean=data["look_mean"].astype(np.float32) if looks else None,
+                look_scale=data["look_scale"].astype(np.float32) if looks else None,
             )
 
     def save(self, path: Path) -> None:
-        probe = {}
+        extra = {}
         if self.pet_weights is not None:
-            probe = {
+            extra = {
                 "pet_weights": self.pet_weights.astype(np.float32),
                 "pet_bias": np.float32(self.pet_bias),
+            }
+        if self.look_mean is not None and self.look_scale is not None:
+            extra |= {
+                "look_mean": self.look_mean.astype(np.float32),
+                "look_scale": self.look_scale.astype(np.float32),
             }
         np.savez(
             path,
@@ -81,5 +132,5 @@ class LinearHead:
             feature_mean=self.mean.astype(np.float32),
             feature_scale=self.scale.astype(np.float32),
             temperature=np.float32(self.temperature),
-            **probe,
+            **extra,
         )

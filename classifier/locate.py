@@ -60,6 +60,11 @@ SAME_PET_INSIDE = 0.3
 REFINE_BELOW = 0.45
 REFINE_CONTEXT = 1.6
 REFINE_MIN_IOU = 0.2  # the closer look's box must overlap the first one this much to replace it
+# A close-up is read off the quick look (classifier.head: two views of a close-up) only when
+# its crop spans at least this many of the look's cells: the look's standardiser was matched
+# on whole-photo close-ups of 6-9 cells, and a cat pasted at the bottom of a portrait photo,
+# 4.5 cells across, read as a Maine Coon at 100% (its crop: Persian, 78%).
+LOOK_MIN_CELLS = 5.0
 MIN_CROP_SIDE = 32  # pixels: a box smaller than this is widened (the crop is blown up anyway)
 DETAIL = 2.0  # decode photos to twice the crop's short side: small pets keep their detail
 
@@ -199,3 +204,24 @@ def share_inside(
     h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
     area = max(1, (a[2] - a[0]) * (a[3] - a[1]))
     return w * h / area
+
+
+def region_features(
+    feature_map: np.ndarray, box: tuple[float, float, float, float], width: int, height: int
+) -> np.ndarray:
+    """The pooled features of one region of a look: the mean of the feature map's cells over
+    ``box`` (pixels of a ``width`` x ``height`` photo), each cell weighted by how much of it the
+    box covers. The network pools its whole map the same way, so a close-up's centre crop can
+    be read off the quick look without a pass of its own (classifier.head: the look's
+    standardiser matches these features to the crop's)."""
+    rows, cols = feature_map.shape[:2]
+    wy = cover(box[1] / height * rows, box[3] / height * rows, rows)
+    wx = cover(box[0] / width * cols, box[2] / width * cols, cols)
+    weights = wy[:, None] * wx[None, :]
+    return np.tensordot(weights, feature_map, axes=([0, 1], [0, 1])) / weights.sum()
+
+
+def cover(lo: float, hi: float, cells: int) -> np.ndarray:
+    """How much of each of ``cells`` unit cells the span [lo, hi] covers."""
+    edges = np.arange(cells + 1, dtype=np.float64)
+    return np.clip(np.minimum(edges[1:], hi) - np.maximum(edges[:-1], lo), 0.0, None)

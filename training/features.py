@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier import locate
 from classifier.decode import decode_image
-from classifier.preprocess import short_side_for, to_model_input
+from classifier.preprocess import centre_box, short_side_for, to_model_input
 from classifier.runtime import LiteRTBackbone
 from training.data import Photo, views
 
@@ -74,6 +75,41 @@ def extract(
         np.concatenate(logits).astype(np.float32),
         np.array(owner),
         np.array(view_ids),
+        np.array(flips),
+        photos,
+    )
+
+
+def extract_looks(
+    backbone: LiteRTBackbone,
+    photos: list[Photo],
+    log: Callable[[str], None] = print,
+) -> FeatureSet:
+    """What serving reads for a close-up: the quick look at each photo as it is (and its
+    mirror), its feature map pooled over the centre crop (locate.region_features), and the
+    whole look's ImageNet logits (the gate's)."""
+    size = backbone.input_size
+    feats, logits, owner, flips = [], [], [], []
+    start = time.perf_counter()
+    for i, photo in enumerate(photos):
+        img = decode_image(photo.path.read_bytes(), min_side=locate.detail_side(size))
+        look = locate.look_size(img.width, img.height, size, locate.QUICK)
+        pixels = locate.look_pixels(img, look)
+        out = backbone.run(np.stack([pixels, pixels[:, ::-1]]))
+        assert out.feature_map is not None
+        box = centre_box(img.width, img.height, size)
+        feats += [locate.region_features(m, box, img.width, img.height) for m in out.feature_map]
+        logits.append(out.imagenet_logits)
+        owner += [i, i]
+        flips += [False, True]
+        if (i + 1) % 1000 == 0 or i + 1 == len(photos):
+            rate = (i + 1) / (time.perf_counter() - start)
+            log(f"  quick looks: {i + 1}/{len(photos)} photos ({rate:.0f} photos/s)")
+    return FeatureSet(
+        np.stack(feats).astype(np.float32),
+        np.concatenate(logits).astype(np.float32),
+        np.array(owner),
+        np.zeros(len(owner), int),
         np.array(flips),
         photos,
     )

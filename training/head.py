@@ -10,6 +10,7 @@ busy cores. Fitted heads are cached by the pipeline, so reruns skip them.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
@@ -84,6 +85,21 @@ def mean_of(heads: list[LinearHead], mean: np.ndarray, scale: np.ndarray) -> Lin
         (raw_b + mean @ raw_w).astype(np.float32),
         mean.astype(np.float32),
         scale.astype(np.float32),
+    )
+
+
+def match_looks(head: LinearHead, crop: np.ndarray, look: np.ndarray) -> LinearHead:
+    """``head`` with a standardiser for the quick look (LinearHead.for_looks): per feature, the
+    look features of the training photos (``look``) standardise to the same mean and spread as
+    the same photos' crop features (``crop``) do under the head's own standardiser. The look
+    sees a close-up at fewer pixels; unmatched, its features read sharper than a crop's
+    (ordinary dogs given a sure pedigree: 25% -> 38% on the hold-out), matched, as sure."""
+    crop_mean, crop_std = standardiser(crop)
+    look_mean, look_std = standardiser(look)
+    return replace(
+        head,
+        look_mean=(look_mean - (crop_mean - head.mean) * look_std / crop_std).astype(np.float32),
+        look_scale=(look_std * head.scale / crop_std).astype(np.float32),
     )
 
 

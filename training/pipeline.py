@@ -2,8 +2,8 @@
 
 Stages, each a function that takes and returns small typed records:
 
-    split_data -> export_backbone -> extract_features -> fit_head -> calibrate -> evaluate
-               -> train_finder -> write
+    split_data -> export_backbone -> extract_features, extract_looks -> fit_head -> calibrate
+               -> evaluate -> train_finder -> write
 
 The backbone is EfficientNet-Lite2 fine-tuned on the Oxford-IIIT Pet photos by
 `training.finetune` (committed under training/checkpoints/); `--backbone imagenet` uses the
@@ -27,14 +27,14 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from classifier import locate
 from classifier.decode import decode_image
-from classifier.head import LinearHead
+from classifier.head import LinearHead, look_alone
 from classifier.imagenet import (
     PET_REJECT_BUDGET,
     PROBE_FOLDS,
@@ -57,6 +57,16 @@ HEAD_NAME = "breed_head.npz"
 FINDER_NAME = "pet_finder.npz"
 FINDER_SCENES = 6000  # ~5 minutes to render and look at on 2 cores; the fit ~2 minutes
 PIXEL_CODE = ("decode.py", "preprocess.py")
+# What a close-up's quick look is computed by: its size, resampling and region pooling.
+LOOK_CODE = (
+    locate.detail_side,
+    locate.look_size,
+    locate.frame_size,
+    locate.look_pixels,
+    locate.region_features,
+    locate.cover,
+    features.extract_looks,
+)
 FINETUNED = ROOT / "training" / "checkpoints" / "efficientnet_lite2_pets.npz"
 # Serve above the resolution the backbone was trained at (its training crops make objects look
 # bigger than a centre crop does): lite2 at 300 instead of 260 gained 0.8 point of
@@ -269,21 +279,56 @@ def extract_features(
     return sets
 
 
+def extract_looks(
+    args: argparse.Namespace, dataset: Dataset, backbone: Backbone
+) -> dict[str, features.FeatureSet]:
+    """The quick look's close-up features of every pet photo (features.extract_looks), cached
+    per model file and pixel code like the crops'."""
+    runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
+    pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
+    look_code = "".join(inspect.getsource(f) for f in LOOK_CODE)
+    key = f"{pixels_code}-{hashlib.sha256(look_code.encode()).hexdigest()[:12]}"
+    cache = args.work / f"looks-{sha256_file(backbone.tflite)[:16]}-{key}"
+    sets = {}
+    named = {g: s.photos for g, s in dataset.groups.items()} | {data.NONPET: dataset.nonpets}
+    for group, photos in named.items():
+        path = cache / f"{group}-{len(photos)}{'-smoke' if args.smoke else ''}.npz"
+        sets[group] = features.cached(
+            path, photos, lambda p=photos: features.extract_looks(runtime, p, log=log), log=log
+        )
+    return sets
+
+
 @dataclass(frozen=True)
 class Part:
-    """Plain-view features of one part of a group (its calibration or hold-out photos)."""
+    """Plain-view features of one part of a group (its calibration or hold-out photos): the
+    centre crop's and the quick look's (what serving reads for a close-up)."""
 
     group: str
     features: np.ndarray
+    looks: np.ndarray
+    look_logits: np.ndarray  # the whole quick look's ImageNet logits (the gate's)
     y: np.ndarray
 
     def sample(self, head: LinearHead) -> calibrate.Sample:
-        return calibrate.Sample(self.group, head.logits(self.features), self.y)
+        """Calibration logits: both views of each photo (the close-ups the look alone is sure
+        of are answered without the crop, and the crop changes none of them)."""
+        return calibrate.Sample(
+            self.group, head.two_views_logits(self.features, self.looks), self.y
+        )
+
+    def served(self, head: LinearHead, gate_at: float) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities as serving answers these photos as close-ups, and which the quick look
+        answered alone (the others cost the crop's pass too)."""
+        sees_pet = pet_mass(self.look_logits) >= gate_at
+        alone = look_alone(head.for_looks().probabilities(self.looks), sees_pet)
+        return head.close_up_probabilities(self.looks, self.features, alone), alone
 
 
 def parts(
     dataset: Dataset,
     sets: dict[str, features.FeatureSet],
+    looks: dict[str, features.FeatureSet],
     index: dict[str, int],
     fold: int | None = None,
 ) -> list[Part]:
@@ -292,8 +337,39 @@ def parts(
     for group, split in dataset.groups.items():
         photos = split.held if fold is None else split.train[split.fold == fold]
         y = np.array([index[split.photos[i].label] for i in photos])
-        out.append(Part(group, sets[group].plain(photos)[0], y))
+        look, look_logits = looks[group].plain(photos)
+        out.append(Part(group, sets[group].plain(photos)[0], look, look_logits, y))
     return out
+
+
+@dataclass(frozen=True)
+class LookMatch:
+    """Plain-view features of every training photo, crop and quick look: what the look's
+    standardiser is matched on (training.head.match_looks)."""
+
+    crop: np.ndarray
+    look: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        dataset: Dataset,
+        sets: dict[str, features.FeatureSet],
+        looks: dict[str, features.FeatureSet],
+    ) -> LookMatch:
+        train = {g: s.train for g, s in dataset.groups.items()}
+        return cls(
+            np.concatenate([_plain_rows(sets[g], t) for g, t in train.items()]),
+            np.concatenate([_plain_rows(looks[g], t) for g, t in train.items()]),
+        )
+
+    def __call__(self, head_: LinearHead) -> LinearHead:
+        return head.match_looks(head_, self.crop, self.look)
+
+
+def _plain_rows(fs: features.FeatureSet, photos: np.ndarray) -> np.ndarray:
+    """Every photo's plain view and its mirror."""
+    return fs.features[(fs.view == 0) & np.isin(fs.photo, photos)]
 
 
 def rows_digest(x: np.ndarray, y: np.ndarray) -> str:
@@ -360,6 +436,7 @@ def fit_head(
     args: argparse.Namespace,
     dataset: Dataset,
     sets: dict[str, features.FeatureSet],
+    looks: dict[str, features.FeatureSet],
     labels: tuple[Breed, ...],
 ) -> Fitted:
     index = {b.label: i for i, b in enumerate(labels)}
@@ -379,17 +456,21 @@ def fit_head(
     every = [p for split in dataset.groups.values() for p in split.photos]
     popularity = data.popularity_prior(every, labels)
     x_fit, y_fit = rows(0)
-    calib = parts(dataset, sets, index, 0)
+    calib = parts(dataset, sets, looks, index, 0)
+    # Every head gets the quick look's standardiser before it scores anything.
+    match = LookMatch.of(dataset, sets, looks)
     log(f"      {len(y_fit)} training views; C over {args.c_grid} by balanced log-loss")
     best = None
     for c in args.c_grid:
         t0 = time.perf_counter()
-        candidate = cached_head(
-            args.heads,
-            f"fit-{c:g}",
-            x_fit,
-            y_fit,
-            lambda c=c: head.fit_softmax(x_fit, y_fit, len(labels), c),
+        candidate = match(
+            cached_head(
+                args.heads,
+                f"fit-{c:g}",
+                x_fit,
+                y_fit,
+                lambda c=c: head.fit_softmax(x_fit, y_fit, len(labels), c),
+            )
         )
         samples = [part.sample(candidate) for part in calib]
         temperature = calibrate.fit_temperature(samples, popularity)
@@ -400,7 +481,7 @@ def fit_head(
             best = (loss, c, samples, candidate)
     assert best is not None
     _, c, samples, fold0 = best
-    more, fold_heads = out_of_fold(args, dataset, sets, index, rows, c, len(labels))
+    more, fold_heads = out_of_fold(args, dataset, (sets, looks), index, rows, c, len(labels), match)
     cal = calibrate.calibrate(
         calibrate.merged(samples + more), pedigree, species, GENERIC, popularity, log=log
     )
@@ -409,20 +490,18 @@ def fit_head(
     # head refitted on every photo was sharper: 21.5% of the hold-out's ordinary dogs got a
     # sure pedigree against 20.5%, Oxford 90.4% against 91.1%; docs/model.md).
     x_all, _ = rows(None)
-    final = head.mean_of([fold0, *fold_heads], *head.standardiser(x_all))
+    final = match(head.mean_of([fold0, *fold_heads], *head.standardiser(x_all)))
     log(f"      served head: the mean of {1 + len(fold_heads)} fold heads")
     # softmax(z / T + prior) == softmax((z + T * prior) / T)
     prior = popularity + np.where(pedigree, 0.0, cal.non_pedigree_prior)
     bias = final.bias + cal.temperature * prior
     probe = fit_probe(dataset, sets, final, args.seed)
-    final = LinearHead(
-        final.weights,
-        bias.astype(np.float32),
-        final.mean,
-        final.scale,
-        cal.temperature,
-        probe.weights,
-        probe.bias,
+    final = replace(
+        final,
+        bias=bias.astype(np.float32),
+        temperature=cal.temperature,
+        pet_weights=probe.weights,
+        pet_bias=probe.bias,
     )
 
     train_pets = np.concatenate([sets[g].plain(s.train)[1] for g, s in dataset.groups.items()])
@@ -434,26 +513,29 @@ def fit_head(
 def out_of_fold(
     args: argparse.Namespace,
     dataset: Dataset,
-    sets: dict[str, features.FeatureSet],
+    views: tuple[dict[str, features.FeatureSet], dict[str, features.FeatureSet]],
     index: dict[str, int],
     rows: Callable[[int | None], tuple[np.ndarray, np.ndarray]],
     c: float,
     n_labels: int,
+    match: LookMatch,
 ) -> tuple[list[calibrate.Sample], list[LinearHead]]:
     """Calibration samples of folds 1.., each scored by a head fitted without it (C as chosen
-    on fold 0), and those heads."""
+    on fold 0), and those heads. ``views``: the crops' and the quick looks' features."""
     samples, heads = [], []
     for k in range(1, args.calibration_folds):
-        held = [part for part in parts(dataset, sets, index, k) if len(part.y)]
+        held = [part for part in parts(dataset, *views, index, k) if len(part.y)]
         if not held:
             continue
         x_k, y_k = rows(k)
-        fold_head = cached_head(
-            args.heads,
-            f"fold{k}-{c:g}",
-            x_k,
-            y_k,
-            lambda x=x_k, y=y_k: head.fit_softmax(x, y, n_labels, c),
+        fold_head = match(
+            cached_head(
+                args.heads,
+                f"fold{k}-{c:g}",
+                x_k,
+                y_k,
+                lambda x=x_k, y=y_k: head.fit_softmax(x, y, n_labels, c),
+            )
         )
         samples += [part.sample(fold_head) for part in held]
         heads.append(fold_head)
@@ -464,42 +546,52 @@ def out_of_fold(
 def evaluate(
     dataset: Dataset,
     sets: dict[str, features.FeatureSet],
+    looks: dict[str, features.FeatureSet],
     labels: tuple[Breed, ...],
     fitted: Fitted,
 ) -> dict:
+    """Hold-out figures per group, each photo answered as serving answers a close-up (the quick
+    look, and the crop too where the look is unsure)."""
     index = {b.label: i for i, b in enumerate(labels)}
     threshold = fitted.calibration.confident_threshold
     metrics: dict = {"confident_threshold": threshold}
-    held = [
-        (part, fitted.head.probabilities(part.features)) for part in parts(dataset, sets, index)
-    ]
-    for part, probs in held:
+    held = []
+    for part in parts(dataset, sets, looks, index):
+        probs, alone = part.served(fitted.head, fitted.gate_threshold)
+        held.append((part, probs))
         split = dataset.groups[part.group]
         photos = [split.photos[i] for i in split.held]
         metrics[part.group] = report.group_metrics(
             part.group, probs, part.y, labels, photos, threshold
         )
+        metrics[part.group]["crop_pass"] = float(1.0 - alone.mean())
+        crop_only = fitted.head.probabilities(part.features).argmax(1)
+        metrics[part.group]["top1_crop_only"] = float((crop_only == part.y).mean())
     metrics["all_dogs"] = report.dog_metrics(
         [(probs, part.y) for part, probs in held], labels, threshold
     )
     # The non-pets' probe logits are out of fold: the probe was fitted on these photos.
+    # A close-up is a pet when its quick look's ImageNet mass says so, or else its crop's mass
+    # or pet probe (the crop is run whenever the look alone does not see a pet).
     probe = fitted.probe
+    bar, gate_at = probe.bar, fitted.gate_threshold
     non_mass = pet_mass(sets[data.NONPET].plain()[1])
-    nonpet = is_pet(non_mass, probe.nonpet_out_of_fold, fitted.gate_threshold, probe.bar)
+    non_mass = np.maximum(non_mass, pet_mass(looks[data.NONPET].plain()[1]))
+    nonpet = is_pet(non_mass, probe.nonpet_out_of_fold, gate_at, bar)
     gate = {
-        "threshold": fitted.gate_threshold,
-        "probe_bar": probe.bar,
+        "threshold": gate_at,
+        "probe_bar": bar,
         "n_nonpet": len(dataset.nonpets),
         "nonpet_rejected": float(1.0 - nonpet.mean()),
-        "nonpet_rejected_by_mass": float((non_mass < fitted.gate_threshold).mean()),
+        "nonpet_rejected_by_mass": float((non_mass < gate_at).mean()),
         "nonpet_probe_max_out_of_fold": float(probe.nonpet_out_of_fold.max()),
     }
     for group, split in dataset.groups.items():
         x, logits = sets[group].plain(split.held)
-        mass = pet_mass(logits)
-        seen = is_pet(mass, fitted.head.pet_logit(x), fitted.gate_threshold, probe.bar)
+        mass = np.maximum(pet_mass(logits), pet_mass(looks[group].plain(split.held)[1]))
+        seen = is_pet(mass, fitted.head.pet_logit(x), gate_at, bar)
         gate[f"{group}_rejected"] = float(1.0 - seen.mean())
-        gate[f"{group}_rejected_by_mass"] = float((mass < fitted.gate_threshold).mean())
+        gate[f"{group}_rejected_by_mass"] = float((mass < gate_at).mean())
     metrics["pet_gate"] = gate
     return metrics
 
@@ -533,6 +625,7 @@ def write_model(
     fitted: Fitted,
     metrics: dict,
     sets: dict[str, features.FeatureSet],
+    looks: dict[str, features.FeatureSet],
     finder: finder_training.FinderFit,
 ) -> None:
     out: Path = args.out
@@ -542,8 +635,8 @@ def write_model(
     finder.finder.save(out / FINDER_NAME)
     index = {b.label: i for i, b in enumerate(labels)}
     curves = {
-        part.group: (fitted.head.probabilities(part.features), part.y)
-        for part in parts(dataset, sets, index)
+        part.group: (part.served(fitted.head, fitted.gate_threshold)[0], part.y)
+        for part in parts(dataset, sets, looks, index)
     }
     report.reliability_plot(curves, out / "reliability.png")
     oxford = curves[OXFORD]
@@ -624,12 +717,13 @@ def main(argv: list[str] | None = None) -> int:
     dataset = split_data(args, labels)
     log(f"[2/7] EfficientNet-{args.variant} -> full-int8 LiteRT")
     backbone = export_backbone(args, dataset)
-    log("[3/7] features from the int8 model (every view of every photo)")
+    log("[3/7] features from the int8 model (every view of every photo, and its quick look)")
     sets = extract_features(args, dataset, backbone)
+    looks = extract_looks(args, dataset, backbone)
     log(f"[4/7] breed head over {len(labels)} labels, calibration")
-    fitted = fit_head(args, dataset, sets, labels)
+    fitted = fit_head(args, dataset, sets, looks, labels)
     log("[5/7] hold-out metrics per group")
-    metrics = evaluate(dataset, sets, labels, fitted)
+    metrics = evaluate(dataset, sets, looks, labels, fitted)
     for line in report.summary_lines(metrics):
         log(f"      {line}")
     log("[6/7] the pet finder, on phone-like scenes")
@@ -639,7 +733,7 @@ def main(argv: list[str] | None = None) -> int:
         "photos (training.finder); figures on held-out scenes"
     }
     log(f"[7/7] writing the model to {args.out}")
-    write_model(args, dataset, backbone, labels, fitted, metrics, sets, finder)
+    write_model(args, dataset, backbone, labels, fitted, metrics, sets, looks, finder)
     log(f"done in {time.perf_counter() - t0:.0f} s: {args.out / 'MODEL_CARD.md'}")
     return 0
 

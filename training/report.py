@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.head import LOOK_ALONE
 from classifier.imagenet import PROBE_MARGIN
 from classifier.labels import Breed
 from classifier.model_card import CARD_FILE, sha256_file
@@ -222,12 +223,14 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         for g, s in dataset.groups.items()
     }
     n_pedigree = sum(b.pedigree for b in labels)
+    surest_nonpet = float(fitted.probe.nonpet_out_of_fold.max())
     return {
         "name": f"breedbot-efficientnet-{args.variant}-openworld"
         + ("-smoke" if args.smoke else ""),
         # The minor version moves whenever answers change (feedback is kept per version):
         # 3.3: the mean of the fold heads, and a gate with the pet probe's second opinion.
-        "version": f"{'3.3' if backbone.finetuned else '1.1'}.0+{args.variant}",
+        # 3.4: a close-up is read off the quick look (the crop only when the look is unsure).
+        "version": f"{'3.4' if backbone.finetuned else '1.1'}.0+{args.variant}",
         "summary": f"Tells the breed of a cat or dog in a photo: {n_pedigree} breeds trained on "
         "labelled photos, or a domestic cat / mixed-breed dog, with a confidence calibrated on "
         'photos the model never saw; answers "no cat or dog" when neither the ImageNet head nor '
@@ -241,17 +244,20 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         "before pooling; the breed head (breed_head.npz: standardise, linear, softmax with "
         "temperature) and the pet finder (pet_finder.npz: a small network over the feature "
         "map's cells that finds each pet in a look at the whole photo, classifier.finder) run "
-        "in NumPy.",
+        "in NumPy. A close-up is named from the quick look at the whole photo, its feature map "
+        "pooled over the centre crop and standardised by the head's look standardiser; the "
+        f"centre crop is run too, and both views' logits averaged, when the look is under "
+        f"{LOOK_ALONE:.0%} sure or its ImageNet mass under the gate's threshold.",
         "flip_tta": False,
         "confident_threshold": cal.confident_threshold,
         "pet_gate": {
             "threshold": fitted.gate_threshold,
             "probe_bar": fitted.probe.bar,
             "imagenet_classes": "151-268 (dogs), 281-285 (domestic cats)",
-            "rule": "0.75% quantile of the training pets' scores (all three pet groups)",
-            "probe_rule": f"the surest non-pet photo scored by a probe fitted without it "
-            f"({float(fitted.probe.nonpet_out_of_fold.max()):.2f}) + {PROBE_MARGIN:g}, "
-            "rounded up to a half",
+            "rule": "0.75% quantile of the training pets' scores (all three pet groups); a "
+            "close-up is a pet when its quick look or its centre crop reaches it",
+            "probe_rule": "the surest non-pet photo scored by a probe fitted without it "
+            f"({surest_nonpet:.2f}) + {PROBE_MARGIN:g}, rounded up to a half",
         },
         "labels": [
             {
@@ -381,6 +387,16 @@ def markdown(card: dict[str, Any]) -> str:
         f"- Reproduce: `{card['training']['command']}` (seed {card['training']['seed']}).",
         "",
         "## Metrics, per hold-out group (never trained on)",
+        "",
+        "Each photo answered as serving answers a close-up: the quick look, and the centre crop "
+        f"too where the look is under {LOOK_ALONE:.0%} sure or sees no pet (needed for "
+        + ", ".join(
+            f"{_pct(x.get('crop_pass'))} of {g}"
+            for g, x in ((OXFORD, ox), (DOGS_EXTRA, de), (GENERIC, ge))
+        )
+        + "; top-1 from the centre crop alone: "
+        + ", ".join(f"{_pct(x.get('top1_crop_only'))}" for x in (ox, de, ge))
+        + ").",
         "",
         "### Oxford-IIIT Pet (37 breeds)",
         *_group_table(ox, t),

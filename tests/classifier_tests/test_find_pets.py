@@ -149,7 +149,7 @@ def test_when_the_fine_look_sees_nothing_the_quick_looks_pets_are_the_fallback(
             self.__dict__.update(classifier.__dict__)
 
         def _look(self, image, scale):
-            return [quick_pet] if scale == locate.QUICK else []
+            return ([quick_pet] if scale == locate.QUICK else []), None
 
     image = Image.new("RGB", (1280, 720))
     first, second = FineLookBlind().candidates(image)

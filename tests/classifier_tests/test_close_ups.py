@@ -1,0 +1,102 @@
+"""A close-up read off the quick look (classifier.head: two views of a close-up): the look's
+feature map pooled over the centre crop, the look's own standardiser, and the centre crop's
+pass only when the look is unsure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import classifier.head
+from classifier import Classifier
+from classifier.head import LinearHead
+from classifier.locate import region_features
+from training.head import match_looks
+
+from .conftest import PHOTOS
+
+
+class CountingBackbone:
+    """The real backbone, counting the images it runs."""
+
+    def __init__(self, backbone) -> None:
+        self.backbone = backbone
+        self.images = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.backbone, name)
+
+    def run(self, batch: np.ndarray):
+        self.images += len(batch)
+        return self.backbone.run(batch)
+
+
+@pytest.fixture
+def counted(classifier: Classifier) -> Classifier:
+    """The shared classifier's state with a counting backbone (the shared one is untouched)."""
+
+    class Counted(Classifier):
+        def __init__(self) -> None:
+            self.__dict__.update(classifier.__dict__)
+            self.backbone = CountingBackbone(classifier.backbone)
+
+    return Counted()
+
+
+def test_region_features_pool_the_cells_the_box_covers() -> None:
+    rng = np.random.default_rng(0)
+    feature_map = rng.normal(size=(4, 6, 8)).astype(np.float32)  # 4 rows, 6 columns of cells
+    whole = region_features(feature_map, (0, 0, 600, 400), 600, 400)
+    np.testing.assert_allclose(whole, feature_map.mean(axis=(0, 1)), rtol=1e-5)
+    cells = region_features(feature_map, (200, 100, 500, 300), 600, 400)  # columns 2-4, rows 1-2
+    np.testing.assert_allclose(cells, feature_map[1:3, 2:5].mean(axis=(0, 1)), rtol=1e-5)
+    # Half of column 0 and all of column 1 in row 0: column 1 weighs twice column 0.
+    half = region_features(feature_map, (50, 0, 200, 100), 600, 400)
+    expected = (feature_map[0, 0] + 2 * feature_map[0, 1]) / 3
+    np.testing.assert_allclose(half, expected, rtol=1e-5)
+
+
+def test_the_look_standardiser_matches_the_crops_and_survives_save_and_load(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(1)
+    crop = rng.normal(2.0, 3.0, size=(500, 16))
+    look = crop * 1.7 - 0.5 + rng.normal(0, 0.01, size=crop.shape)  # the same photos, sharper
+    head = LinearHead(
+        rng.normal(size=(16, 5)).astype(np.float32),
+        np.zeros(5, np.float32),
+        np.full(16, 1.0, np.float32),
+        np.full(16, 2.0, np.float32),
+    )
+    matched = match_looks(head, crop, look)
+    as_crops = (crop - head.mean) / head.scale
+    as_looks = (look - matched.look_mean) / matched.look_scale
+    np.testing.assert_allclose(as_looks.mean(0), as_crops.mean(0), atol=1e-3)
+    np.testing.assert_allclose(as_looks.std(0), as_crops.std(0), rtol=1e-3)
+    np.testing.assert_allclose(matched.for_looks().logits(look), head.logits(crop), atol=0.05)
+    matched.save(tmp_path / "head.npz")
+    loaded = LinearHead.load(tmp_path / "head.npz")
+    assert loaded.reads_looks
+    np.testing.assert_array_equal(loaded.look_scale, matched.look_scale)
+    with pytest.raises(ValueError):
+        head.for_looks()
+
+
+def test_a_sure_close_up_is_named_from_the_quick_look_alone(counted: Classifier) -> None:
+    assert counted.head.reads_looks
+    prediction = counted.classify((PHOTOS / "dog_beagle.jpg").read_bytes())
+    assert (prediction.breed, prediction.confident) == ("beagle", True)
+    assert prediction.confidence >= classifier.head.LOOK_ALONE
+    assert counted.backbone.images == 1  # the quick look, no pass of its own for the crop
+
+
+def test_an_unsure_close_up_gets_its_centre_crop_too(
+    counted: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(classifier.head, "LOOK_ALONE", 1.01)  # no look is ever sure enough
+    prediction = counted.classify((PHOTOS / "dog_beagle.jpg").read_bytes())
+    assert counted.backbone.images == 2  # the quick look, then the centre crop
+    assert prediction.breed == "beagle"
+    assert len(prediction.pets) == 1
