@@ -13,7 +13,10 @@ feature map for where the pets are. Looks come in two sizes:
 A small pet (under 45% of the photo's height) then gets a closer look: the square 1.6x around
 its box, looked at like a photo of its own, gives a tighter box. Each pet's box is then read as
 a close-up photo of its own and named like one; a lone pet inside the centre crop is a close-up
-and gets the centre crop the head was trained on.
+and gets the centre crop the head was trained on. A close-up (and a lone pet filling the photo)
+is read off the quick look itself, pooled over that crop (``region_features``), when the crop
+spans enough of the look's cells: the crop's own pass is then needed only when the look is
+unsure (classifier.head).
 """
 
 from __future__ import annotations
