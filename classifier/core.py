@@ -2,10 +2,10 @@
 
 A photo goes through one or more passes of the model (classifier.locate says why): a quick
 look at the whole frame, for the pet finder to say where the cats and dogs are. A close-up (a
-lone pet in the middle of the photo, most photos people send) is named from that look itself,
-pooled over the centre crop, with a pass over the centre crop only when the look is unsure
-(classifier.head: two views of a close-up). Any other photo gets a finer look unless the
-quick one saw a lone pet filling the photo; a closer look around each small pet for a tighter
+lone pet in the middle of the photo, most photos people send) then gets a pass over its centre
+crop, unless that look, pooled over the crop, is sure it shows a domestic cat or a mixed breed
+(classifier.head: a close-up read off the quick look). Any other photo gets a finer look unless
+the quick one saw a lone pet filling the photo; a closer look around each small pet for a tighter
 box; then one batch with a crop around each pet, named by the breed head and checked by the
 "no cat or dog" gate.
 """
@@ -24,7 +24,7 @@ from classifier.config import ClassifierSettings
 from classifier.decode import decode_image
 from classifier.errors import ModelIntegrityError
 from classifier.finder import PetFinder
-from classifier.head import LinearHead, look_alone, softmax
+from classifier.head import LinearHead, look_alone
 from classifier.imagenet import is_pet, pet_mass
 from classifier.model_card import ModelCard, load_card
 from classifier.preprocess import centre_box, to_model_input
@@ -65,6 +65,7 @@ class Classifier:
         self.settings = settings or ClassifierSettings.from_env()
         self.card: ModelCard = load_card(self.settings.model_dir, self.settings.labels_path)
         self.breeds = self.card.breeds
+        self._pedigree = np.array([b.pedigree for b in self.breeds])
         self.head = LinearHead.load(self.card.head_path)
         if self.head.classes != len(self.breeds):
             raise ModelIntegrityError("breed head width does not match the labels")
@@ -145,7 +146,7 @@ class Classifier:
             probs[i] = looks.probabilities(c.look)
             scores[i] = pet_mass(c.look_logits)
             probe[i] = looks.pet_logit(c.look)
-            if not look_alone(probs[i], scores[i] >= self.card.pet_threshold):
+            if not look_alone(probs[i], scores[i] >= self.card.pet_threshold, self._pedigree):
                 to_run.append(i)
         if not to_run:
             return Reading(probs, scores, probe)
@@ -153,14 +154,9 @@ class Classifier:
             np.stack([self._pixels(image, candidates[i].crop) for i in to_run])
         )
         for j, i in enumerate(to_run):
-            look = candidates[i].look
+            # The crop's answer and the crop's gate, for a close-up the look did not answer too.
             probs[i] = self.head.probabilities(output.features[j])
-            if look is not None:  # a close-up the look could not answer alone: both views
-                probs[i] = softmax(
-                    self.head.two_views_logits(output.features[j], look), self.head.temperature
-                )
-            # The gate: either view's ImageNet mass, or the crop's pet probe.
-            scores[i] = max(scores[i], pet_mass(output.imagenet_logits[j]))
+            scores[i] = pet_mass(output.imagenet_logits[j])
             probe[i] = self.head.pet_logit(output.features[j])
         return Reading(probs, scores, probe)
 

@@ -5,11 +5,12 @@ Linear on purpose: the head is also applied to every cell of the backbone's feat
 pooled features are that map's mean, so the per-cell logits average to the photo's logits):
 that is how the classifier finds each pet in a frame.
 
-Two views of a close-up: the centre crop the head was trained on, and the quick look at the
-whole photo pooled over that same crop (classifier.locate.region_features), which costs no
-pass of its own. The look sees the crop at fewer pixels, so its features are standardised by
-a standardiser of their own, matched to the crop's on the same training photos (per feature,
-the same mean and spread); the two views' logits are then averaged when both are at hand.
+A close-up read off the quick look: the quick look at the whole photo (which the pet finder
+reads anyway), its feature map pooled over the centre crop (classifier.locate.region_features),
+costs no pass of its own. The look sees the crop at fewer pixels and with the scene around it,
+so its features are standardised by a standardiser of their own, matched to the crop's on the
+same training photos (per feature, the same mean and spread). It may answer alone only with a
+humble answer: in phone-like scenes the look leans to pedigrees (docs/model.md, model 3.4).
 """
 
 from __future__ import annotations
@@ -19,16 +20,22 @@ from pathlib import Path
 
 import numpy as np
 
-# The quick look answers a close-up alone when it is at least this sure of its breed (and the
-# gate sees a pet in it); below that the centre crop gets a say too (the mean of both views'
-# logits). On the hold-outs the crop changed no figure for the answers the look was this sure
-# of, and about half of the close-ups need no second pass (docs/model.md, model 3.4).
+# The quick look answers a close-up alone only when it is at least this sure of a
+# non-pedigree answer (domestic cat, mixed breed) and the gate sees a pet in it; every other
+# close-up gets its centre crop's pass, and the crop's answer. Read alone, the look named
+# ordinary pets in phone-like scenes a pedigree, stated as sure, twice as often as the crop
+# (docs/model.md, model 3.4); its humble answers agreed with the crop's on every hold-out photo.
 LOOK_ALONE = 0.9
 
 
-def look_alone(look_probabilities: np.ndarray, look_sees_pet: np.ndarray) -> np.ndarray:
-    """Close-ups the quick look answers by itself: sure of the breed, and a pet by the gate."""
-    return (np.max(look_probabilities, axis=-1) >= LOOK_ALONE) & np.asarray(look_sees_pet)
+def look_alone(
+    look_probabilities: np.ndarray, look_sees_pet: np.ndarray, pedigree: np.ndarray
+) -> np.ndarray:
+    """Close-ups the quick look answers by itself: sure of a non-pedigree answer, and a pet by
+    the gate. ``pedigree``: per label, whether it is a pedigree breed."""
+    probs = np.asarray(look_probabilities)
+    humble = ~np.asarray(pedigree, bool)[np.argmax(probs, axis=-1)]
+    return (np.max(probs, axis=-1) >= LOOK_ALONE) & humble & np.asarray(look_sees_pet)
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -80,17 +87,16 @@ class LinearHead:
             raise ValueError("this head has no standardiser for the quick look")
         return replace(self, mean=self.look_mean, scale=self.look_scale)
 
-    def two_views_logits(self, crop: np.ndarray, look: np.ndarray) -> np.ndarray:
-        """Uncalibrated logits of a close-up seen both ways: the mean of the two views'."""
-        return (self.logits(crop) + self.for_looks().logits(look)) / 2
-
     def close_up_probabilities(
         self, look: np.ndarray, crop: np.ndarray, alone: np.ndarray
     ) -> np.ndarray:
         """Calibrated probabilities of (..., D) close-ups: the quick look's where it answers
-        ``alone`` (look_alone), both views' elsewhere."""
-        both = softmax(self.two_views_logits(crop, look), self.temperature)
-        return np.where(np.asarray(alone)[..., None], self.for_looks().probabilities(look), both)
+        ``alone`` (look_alone), the centre crop's elsewhere."""
+        return np.where(
+            np.asarray(alone)[..., None],
+            self.for_looks().probabilities(look),
+            self.probabilities(crop),
+        )
 
     @property
     def classes(self) -> int:

@@ -15,8 +15,8 @@ its box, looked at like a photo of its own, gives a tighter box. Each pet's box 
 a close-up photo of its own and named like one; a lone pet inside the centre crop is a close-up
 and gets the centre crop the head was trained on. A close-up (and a lone pet filling the photo)
 is read off the quick look itself, pooled over that crop (``region_features``), when the crop
-spans enough of the look's cells: the crop's own pass is then needed only when the look is
-unsure (classifier.head).
+spans enough of the look's cells: when the look is sure of a humble answer, the crop needs no
+pass of its own (classifier.head).
 """
 
 from __future__ import annotations

@@ -311,17 +311,17 @@ class Part:
     y: np.ndarray
 
     def sample(self, head: LinearHead) -> calibrate.Sample:
-        """Calibration logits: both views of each photo (the close-ups the look alone is sure
-        of are answered without the crop, and the crop changes none of them)."""
-        return calibrate.Sample(
-            self.group, head.two_views_logits(self.features, self.looks), self.y
-        )
+        """Calibration logits: the centre crop's (the look answers alone only when it is sure
+        of a non-pedigree answer)."""
+        return calibrate.Sample(self.group, head.logits(self.features), self.y)
 
-    def served(self, head: LinearHead, gate_at: float) -> tuple[np.ndarray, np.ndarray]:
+    def served(
+        self, head: LinearHead, gate_at: float, pedigree: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities as serving answers these photos as close-ups, and which the quick look
         answered alone (the others cost the crop's pass too)."""
         sees_pet = pet_mass(self.look_logits) >= gate_at
-        alone = look_alone(head.for_looks().probabilities(self.looks), sees_pet)
+        alone = look_alone(head.for_looks().probabilities(self.looks), sees_pet, pedigree)
         return head.close_up_probabilities(self.looks, self.features, alone), alone
 
 
@@ -457,20 +457,16 @@ def fit_head(
     popularity = data.popularity_prior(every, labels)
     x_fit, y_fit = rows(0)
     calib = parts(dataset, sets, looks, index, 0)
-    # Every head gets the quick look's standardiser before it scores anything.
-    match = LookMatch.of(dataset, sets, looks)
     log(f"      {len(y_fit)} training views; C over {args.c_grid} by balanced log-loss")
     best = None
     for c in args.c_grid:
         t0 = time.perf_counter()
-        candidate = match(
-            cached_head(
-                args.heads,
-                f"fit-{c:g}",
-                x_fit,
-                y_fit,
-                lambda c=c: head.fit_softmax(x_fit, y_fit, len(labels), c),
-            )
+        candidate = cached_head(
+            args.heads,
+            f"fit-{c:g}",
+            x_fit,
+            y_fit,
+            lambda c=c: head.fit_softmax(x_fit, y_fit, len(labels), c),
         )
         samples = [part.sample(candidate) for part in calib]
         temperature = calibrate.fit_temperature(samples, popularity)
@@ -481,7 +477,7 @@ def fit_head(
             best = (loss, c, samples, candidate)
     assert best is not None
     _, c, samples, fold0 = best
-    more, fold_heads = out_of_fold(args, dataset, (sets, looks), index, rows, c, len(labels), match)
+    more, fold_heads = out_of_fold(args, dataset, (sets, looks), index, rows, c, len(labels))
     cal = calibrate.calibrate(
         calibrate.merged(samples + more), pedigree, species, GENERIC, popularity, log=log
     )
@@ -490,6 +486,8 @@ def fit_head(
     # head refitted on every photo was sharper: 21.5% of the hold-out's ordinary dogs got a
     # sure pedigree against 20.5%, Oxford 90.4% against 91.1%; docs/model.md).
     x_all, _ = rows(None)
+    # The quick look's standardiser, for the close-ups read off the look.
+    match = LookMatch.of(dataset, sets, looks)
     final = match(head.mean_of([fold0, *fold_heads], *head.standardiser(x_all)))
     log(f"      served head: the mean of {1 + len(fold_heads)} fold heads")
     # softmax(z / T + prior) == softmax((z + T * prior) / T)
@@ -518,7 +516,6 @@ def out_of_fold(
     rows: Callable[[int | None], tuple[np.ndarray, np.ndarray]],
     c: float,
     n_labels: int,
-    match: LookMatch,
 ) -> tuple[list[calibrate.Sample], list[LinearHead]]:
     """Calibration samples of folds 1.., each scored by a head fitted without it (C as chosen
     on fold 0), and those heads. ``views``: the crops' and the quick looks' features."""
@@ -528,14 +525,12 @@ def out_of_fold(
         if not held:
             continue
         x_k, y_k = rows(k)
-        fold_head = match(
-            cached_head(
-                args.heads,
-                f"fold{k}-{c:g}",
-                x_k,
-                y_k,
-                lambda x=x_k, y=y_k: head.fit_softmax(x, y, n_labels, c),
-            )
+        fold_head = cached_head(
+            args.heads,
+            f"fold{k}-{c:g}",
+            x_k,
+            y_k,
+            lambda x=x_k, y=y_k: head.fit_softmax(x, y, n_labels, c),
         )
         samples += [part.sample(fold_head) for part in held]
         heads.append(fold_head)
@@ -553,11 +548,12 @@ def evaluate(
     """Hold-out figures per group, each photo answered as serving answers a close-up (the quick
     look, and the crop too where the look is unsure)."""
     index = {b.label: i for i, b in enumerate(labels)}
+    pedigree = np.array([b.pedigree for b in labels])
     threshold = fitted.calibration.confident_threshold
     metrics: dict = {"confident_threshold": threshold}
     held = []
     for part in parts(dataset, sets, looks, index):
-        probs, alone = part.served(fitted.head, fitted.gate_threshold)
+        probs, alone = part.served(fitted.head, fitted.gate_threshold, pedigree)
         held.append((part, probs))
         split = dataset.groups[part.group]
         photos = [split.photos[i] for i in split.held]
@@ -571,13 +567,19 @@ def evaluate(
         [(probs, part.y) for part, probs in held], labels, threshold
     )
     # The non-pets' probe logits are out of fold: the probe was fitted on these photos.
-    # A close-up is a pet when its quick look's ImageNet mass says so, or else its crop's mass
-    # or pet probe (the crop is run whenever the look alone does not see a pet).
+    # A close-up is a pet when the quick look answers it alone (it then saw a pet), or else by
+    # its crop's ImageNet mass or pet probe.
     probe = fitted.probe
     bar, gate_at = probe.bar, fitted.gate_threshold
+    looks_head = fitted.head.for_looks()
+
+    def answered_alone(fs: features.FeatureSet, which: np.ndarray | None = None) -> np.ndarray:
+        x, logits = fs.plain(which)
+        return look_alone(looks_head.probabilities(x), pet_mass(logits) >= gate_at, pedigree)
+
     non_mass = pet_mass(sets[data.NONPET].plain()[1])
-    non_mass = np.maximum(non_mass, pet_mass(looks[data.NONPET].plain()[1]))
     nonpet = is_pet(non_mass, probe.nonpet_out_of_fold, gate_at, bar)
+    nonpet |= answered_alone(looks[data.NONPET])
     gate = {
         "threshold": gate_at,
         "probe_bar": bar,
@@ -588,8 +590,9 @@ def evaluate(
     }
     for group, split in dataset.groups.items():
         x, logits = sets[group].plain(split.held)
-        mass = np.maximum(pet_mass(logits), pet_mass(looks[group].plain(split.held)[1]))
+        mass = pet_mass(logits)
         seen = is_pet(mass, fitted.head.pet_logit(x), gate_at, bar)
+        seen |= answered_alone(looks[group], split.held)
         gate[f"{group}_rejected"] = float(1.0 - seen.mean())
         gate[f"{group}_rejected_by_mass"] = float((mass < gate_at).mean())
     metrics["pet_gate"] = gate
@@ -634,8 +637,9 @@ def write_model(
     fitted.head.save(out / HEAD_NAME)
     finder.finder.save(out / FINDER_NAME)
     index = {b.label: i for i, b in enumerate(labels)}
+    pedigree = np.array([b.pedigree for b in labels])
     curves = {
-        part.group: (part.served(fitted.head, fitted.gate_threshold)[0], part.y)
+        part.group: (part.served(fitted.head, fitted.gate_threshold, pedigree)[0], part.y)
         for part in parts(dataset, sets, looks, index)
     }
     report.reliability_plot(curves, out / "reliability.png")

@@ -244,18 +244,17 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         "before pooling; the breed head (breed_head.npz: standardise, linear, softmax with "
         "temperature) and the pet finder (pet_finder.npz: a small network over the feature "
         "map's cells that finds each pet in a look at the whole photo, classifier.finder) run "
-        "in NumPy. A close-up is named from the quick look at the whole photo, its feature map "
-        "pooled over the centre crop and standardised by the head's look standardiser; the "
-        f"centre crop is run too, and both views' logits averaged, when the look is under "
-        f"{LOOK_ALONE:.0%} sure or its ImageNet mass under the gate's threshold.",
+        "in NumPy. A close-up the quick look at the whole photo (its feature map pooled over the "
+        "centre crop, standardised by the head's look standardiser) is at least "
+        f"{LOOK_ALONE:.0%} sure is a domestic cat or a mixed breed, with ImageNet mass past the "
+        "gate's threshold, is answered from that look; any other gets its centre crop's pass.",
         "flip_tta": False,
         "confident_threshold": cal.confident_threshold,
         "pet_gate": {
             "threshold": fitted.gate_threshold,
             "probe_bar": fitted.probe.bar,
             "imagenet_classes": "151-268 (dogs), 281-285 (domestic cats)",
-            "rule": "0.75% quantile of the training pets' scores (all three pet groups); a "
-            "close-up is a pet when its quick look or its centre crop reaches it",
+            "rule": "0.75% quantile of the training pets' scores (all three pet groups)",
             "probe_rule": "the surest non-pet photo scored by a probe fitted without it "
             f"({surest_nonpet:.2f}) + {PROBE_MARGIN:g}, rounded up to a half",
         },
@@ -388,8 +387,9 @@ def markdown(card: dict[str, Any]) -> str:
         "",
         "## Metrics, per hold-out group (never trained on)",
         "",
-        "Each photo answered as serving answers a close-up: the quick look, and the centre crop "
-        f"too where the look is under {LOOK_ALONE:.0%} sure or sees no pet (needed for "
+        "Each photo answered as serving answers a close-up: the quick look where it is at least "
+        f"{LOOK_ALONE:.0%} sure of a domestic cat or a mixed breed, the centre crop elsewhere "
+        "(needed for "
         + ", ".join(
             f"{_pct(x.get('crop_pass'))} of {g}"
             for g, x in ((OXFORD, ox), (DOGS_EXTRA, de), (GENERIC, ge))

@@ -11,7 +11,8 @@ import pytest
 
 import classifier.head
 from classifier import Classifier
-from classifier.head import LinearHead
+from classifier.decode import decode_image
+from classifier.head import LinearHead, look_alone
 from classifier.locate import region_features
 from training.head import match_looks
 
@@ -84,19 +85,47 @@ def test_the_look_standardiser_matches_the_crops_and_survives_save_and_load(
         head.for_looks()
 
 
-def test_a_sure_close_up_is_named_from_the_quick_look_alone(counted: Classifier) -> None:
+def test_the_look_answers_alone_only_when_sure_of_a_humble_answer() -> None:
+    pedigree = np.array([True, True, False])  # two breeds, then "domestic cat"
+    probs = np.array(
+        [
+            [0.99, 0.005, 0.005],  # a sure pedigree: the crop has the last word
+            [0.02, 0.03, 0.95],  # a sure domestic cat
+            [0.10, 0.05, 0.85],  # a domestic cat, not sure enough
+            [0.02, 0.03, 0.95],  # a sure domestic cat the gate does not see
+        ]
+    )
+    sees_pet = np.array([True, True, True, False])
+    assert look_alone(probs, sees_pet, pedigree).tolist() == [False, True, False, False]
+
+
+def test_a_close_up_surely_of_a_domestic_cat_is_answered_from_the_quick_look(
+    counted: Classifier,
+) -> None:
     assert counted.head.reads_looks
-    prediction = counted.classify((PHOTOS / "dog_beagle.jpg").read_bytes())
-    assert (prediction.breed, prediction.confident) == ("beagle", True)
+    prediction = counted.classify((PHOTOS / "cat_domestic_tuxedo.jpg").read_bytes())
+    assert (prediction.breed, prediction.confident) == ("domestic_cat", True)
     assert prediction.confidence >= classifier.head.LOOK_ALONE
     assert counted.backbone.images == 1  # the quick look, no pass of its own for the crop
 
 
-def test_an_unsure_close_up_gets_its_centre_crop_too(
+def test_a_pedigree_close_up_gets_its_crops_answer(counted: Classifier) -> None:
+    data = (PHOTOS / "dog_beagle.jpg").read_bytes()
+    prediction = counted.classify(data)
+    assert counted.backbone.images == 2  # the quick look, then the crop
+    # The answer is the crop's, as if the look had never been read.
+    image = decode_image(data, min_side=counted.detail_side)
+    (candidate,) = counted.candidates(image)
+    features = counted.backbone.run(counted._pixels(image, candidate.crop)[None]).features[0]
+    probs = counted.head.probabilities(features)
+    assert prediction.breed == counted.breeds[int(probs.argmax())].label == "beagle"
+    assert prediction.confidence == pytest.approx(float(probs.max()), abs=1e-6)
+
+
+def test_a_close_up_the_look_is_unsure_of_gets_its_crop(
     counted: Classifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(classifier.head, "LOOK_ALONE", 1.01)  # no look is ever sure enough
-    prediction = counted.classify((PHOTOS / "dog_beagle.jpg").read_bytes())
+    prediction = counted.classify((PHOTOS / "cat_domestic_tuxedo.jpg").read_bytes())
     assert counted.backbone.images == 2  # the quick look, then the centre crop
-    assert prediction.breed == "beagle"
-    assert len(prediction.pets) == 1
+    assert (prediction.breed, len(prediction.pets)) == ("domestic_cat", 1)
