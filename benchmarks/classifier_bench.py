@@ -101,10 +101,10 @@ clf = Classifier(settings)
 def jpeg(image):
     buffer = io.BytesIO(); image.save(buffer, format="JPEG", quality=90); return buffer.getvalue()
 close_up = open(photos[0], "rb").read()
-unsure = open(photos[4], "rb").read()
 pair = [(Image.open(photos[1]), ""), (Image.open(photos[2]), "")]
 two, _ = scene_with(Image.open(photos[3]), pair, LANDSCAPE, 0.5, [(0.25, 0.55), (0.75, 0.5)])
 two = jpeg(two)
+humble = jpeg(Image.open(photos[4]).convert("RGB").resize((960, 960), Image.Resampling.BICUBIC))
 small, _ = scene_with(Image.open(photos[3]), pair[:1], LANDSCAPE, 1 / 3, [(0.1, 0.6)])
 small = jpeg(small)
 def single_pass(data):
@@ -119,7 +119,7 @@ def p50(fn, data, n=int(sys.argv[3])):
     return 1000 * sorted(times)[len(times) // 2]
 print(json.dumps({
     "closeup_single_ms": p50(single_pass, close_up), "closeup_ms": p50(clf.classify, close_up),
-    "unsure_single_ms": p50(single_pass, unsure), "unsure_ms": p50(clf.classify, unsure),
+    "humble_single_ms": p50(single_pass, humble), "humble_ms": p50(clf.classify, humble),
     "small_single_ms": p50(single_pass, small), "small_ms": p50(clf.classify, small),
     "two_single_ms": p50(single_pass, two), "two_ms": p50(clf.classify, two),
     "two_found": len(clf.classify(two).pets)}))
@@ -262,8 +262,9 @@ def main() -> None:
     burst_memory()
 
 
-# A close-up the quick look alone is under LOOK_ALONE sure of (86%): its centre crop is run too.
-UNSURE_CLOSE_UP = "cat_persian.jpg"
+# A close-up the quick look is sure shows a domestic cat: the look answers it alone (the 200 px
+# fixture blown up to a phone-sized 960x960 JPEG, as the shelter photos come small).
+HUMBLE_CLOSE_UP = "cat_domestic_tuxedo.jpg"
 
 
 def scene_costs() -> None:
@@ -276,7 +277,7 @@ def scene_costs() -> None:
             "dog_pug.jpg",
             "cat_siamese.jpg",
             "nonpet_landscape.jpg",
-            UNSURE_CLOSE_UP,
+            HUMBLE_CLOSE_UP,
         )
     )
     print("\nFinding the pets (classifier.finder) versus one centre-crop pass, p50 per photo:")
@@ -289,9 +290,10 @@ def scene_costs() -> None:
             f"{r['closeup_ms']:.1f} ms | {r['closeup_ms'] / r['closeup_single_ms']:.2f}x (<= 2x) |"
         )
         print(
-            f"| close-up the quick look is unsure of ({UNSURE_CLOSE_UP}) | {threads} | "
-            f"{r['unsure_single_ms']:.1f} ms | {r['unsure_ms']:.1f} ms | "
-            f"{r['unsure_ms'] / r['unsure_single_ms']:.2f}x (<= 2x) |"
+            f"| close-up of a domestic cat, the quick look alone ({HUMBLE_CLOSE_UP} at 960x960) | "
+            f"{threads} | "
+            f"{r['humble_single_ms']:.1f} ms | {r['humble_ms']:.1f} ms | "
+            f"{r['humble_ms'] / r['humble_single_ms']:.2f}x (<= 2x) |"
         )
         print(
             f"| 1280x720, one pet a third of the height at the edge | {threads} | "
