@@ -42,3 +42,22 @@ def test_mean_of_fold_heads_fitted_on_overlapping_rows_stays_a_good_head() -> No
     heads = [head.fit_softmax(x[folds != k], y[folds != k], 3, 1.0) for k in range(3)]
     merged = head.mean_of(heads, *head.standardiser(x))
     assert (merged.logits(x).argmax(1) == y).mean() > 0.95
+
+
+def test_the_look_standardiser_reads_looks_like_the_crops() -> None:
+    # The same photos seen by the quick look: sharper (scaled) and shifted features.
+    rng = np.random.default_rng(1)
+    crop = rng.normal(2.0, 3.0, size=(500, 16))
+    look = crop * 1.7 - 0.5 + rng.normal(0, 0.01, size=crop.shape)
+    fitted = LinearHead(
+        rng.normal(size=(16, 5)).astype(np.float32),
+        np.zeros(5, np.float32),
+        np.full(16, 1.0, np.float32),
+        np.full(16, 2.0, np.float32),
+    )
+    matched = head.match_looks(fitted, crop, look)
+    as_crops = (crop - fitted.mean) / fitted.scale
+    as_looks = (look - matched.look_mean) / matched.look_scale
+    np.testing.assert_allclose(as_looks.mean(0), as_crops.mean(0), atol=1e-3)
+    np.testing.assert_allclose(as_looks.std(0), as_crops.std(0), rtol=1e-3)
+    np.testing.assert_allclose(matched.for_looks().logits(look), fitted.logits(crop), atol=0.05)
