@@ -269,33 +269,36 @@ def extract_features(
     pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
     cache = args.work / f"features-{sha256_file(backbone.tflite)[:16]}-{pixels_code}"
     args.heads = cache / f"heads-{args.seed}{'-smoke' if args.smoke else ''}"
-    sets = {}
-    named = {g: s.photos for g, s in dataset.groups.items()} | {data.NONPET: dataset.nonpets}
-    for group, photos in named.items():
-        path = cache / f"{group}-{len(photos)}{'-smoke' if args.smoke else ''}.npz"
-        sets[group] = features.cached(
-            path, photos, lambda p=photos: features.extract(runtime, p, log=log), log=log
-        )
-    return sets
+    return cached_groups(args, dataset, cache, lambda p: features.extract(runtime, p, log=log))
 
 
 def extract_looks(
     args: argparse.Namespace, dataset: Dataset, backbone: Backbone
 ) -> dict[str, features.FeatureSet]:
-    """The quick look's close-up features of every pet photo (features.extract_looks), cached
-    per model file and pixel code like the crops'."""
+    """The quick look's close-up features of every photo (features.extract_looks), cached per
+    model file, pixel code and look code."""
     runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
     pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
     look_code = "".join(inspect.getsource(f) for f in LOOK_CODE)
     key = f"{pixels_code}-{hashlib.sha256(look_code.encode()).hexdigest()[:12]}"
     cache = args.work / f"looks-{sha256_file(backbone.tflite)[:16]}-{key}"
+    return cached_groups(
+        args, dataset, cache, lambda p: features.extract_looks(runtime, p, log=log)
+    )
+
+
+def cached_groups(
+    args: argparse.Namespace,
+    dataset: Dataset,
+    cache: Path,
+    extract: Callable[[list[Photo]], features.FeatureSet],
+) -> dict[str, features.FeatureSet]:
+    """``extract`` of every group's photos and of the non-pets, one cache file per group."""
     sets = {}
     named = {g: s.photos for g, s in dataset.groups.items()} | {data.NONPET: dataset.nonpets}
     for group, photos in named.items():
         path = cache / f"{group}-{len(photos)}{'-smoke' if args.smoke else ''}.npz"
-        sets[group] = features.cached(
-            path, photos, lambda p=photos: features.extract_looks(runtime, p, log=log), log=log
-        )
+        sets[group] = features.cached(path, photos, lambda p=photos: extract(p), log=log)
     return sets
 
 
