@@ -69,6 +69,8 @@ class Classifier:
         self.head = LinearHead.load(self.card.head_path)
         if self.head.classes != len(self.breeds):
             raise ModelIntegrityError("breed head width does not match the labels")
+        # The head over a close-up read off the quick look (models from 3.4 on), built once.
+        self._looks_head = self.head.for_looks() if self.head.reads_looks else self.head
         from classifier.runtime import LiteRTBackbone
 
         self.backbone = LiteRTBackbone(
@@ -142,10 +144,9 @@ class Classifier:
             if c.look is None or c.look_logits is None:
                 to_run.append(i)
                 continue
-            looks = self.head.for_looks()
-            probs[i] = looks.probabilities(c.look)
+            probs[i] = self._looks_head.probabilities(c.look)
             scores[i] = pet_mass(c.look_logits)
-            probe[i] = looks.pet_logit(c.look)
+            probe[i] = self._looks_head.pet_logit(c.look)
             if not look_alone(probs[i], scores[i] >= self.card.pet_threshold, self._pedigree):
                 to_run.append(i)
         if not to_run:

@@ -63,10 +63,10 @@ SAME_PET_INSIDE = 0.3
 REFINE_BELOW = 0.45
 REFINE_CONTEXT = 1.6
 REFINE_MIN_IOU = 0.2  # the closer look's box must overlap the first one this much to replace it
-# A close-up is read off the quick look (classifier.head: two views of a close-up) only when
-# its crop spans at least this many of the look's cells: the look's standardiser was matched
-# on whole-photo close-ups of 6-9 cells, and a cat pasted at the bottom of a portrait photo,
-# 4.5 cells across, read as a Maine Coon at 100% (its crop: Persian, 78%).
+# A close-up is read off the quick look (classifier.head) only when its crop spans at least
+# this many of the look's cells: the look's standardiser was matched on whole-photo close-ups
+# of 6-9 cells, and a cat pasted at the bottom of a portrait photo, 4.5 cells across, read as
+# a Maine Coon at 100% (its crop: Persian, 78%).
 LOOK_MIN_CELLS = 5.0
 MIN_CROP_SIDE = 32  # pixels: a box smaller than this is widened (the crop is blown up anyway)
 DETAIL = 2.0  # decode photos to twice the crop's short side: small pets keep their detail

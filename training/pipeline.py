@@ -345,31 +345,6 @@ def parts(
     return out
 
 
-@dataclass(frozen=True)
-class LookMatch:
-    """Plain-view features of every training photo, crop and quick look: what the look's
-    standardiser is matched on (training.head.match_looks)."""
-
-    crop: np.ndarray
-    look: np.ndarray
-
-    @classmethod
-    def of(
-        cls,
-        dataset: Dataset,
-        sets: dict[str, features.FeatureSet],
-        looks: dict[str, features.FeatureSet],
-    ) -> LookMatch:
-        train = {g: s.train for g, s in dataset.groups.items()}
-        return cls(
-            np.concatenate([_plain_rows(sets[g], t) for g, t in train.items()]),
-            np.concatenate([_plain_rows(looks[g], t) for g, t in train.items()]),
-        )
-
-    def __call__(self, head_: LinearHead) -> LinearHead:
-        return head.match_looks(head_, self.crop, self.look)
-
-
 def _plain_rows(fs: features.FeatureSet, photos: np.ndarray) -> np.ndarray:
     """Every photo's plain view and its mirror."""
     return fs.features[(fs.view == 0) & np.isin(fs.photo, photos)]
@@ -489,9 +464,13 @@ def fit_head(
     # head refitted on every photo was sharper: 21.5% of the hold-out's ordinary dogs got a
     # sure pedigree against 20.5%, Oxford 90.4% against 91.1%; docs/model.md).
     x_all, _ = rows(None)
-    # The quick look's standardiser, for the close-ups read off the look.
-    match = LookMatch.of(dataset, sets, looks)
-    final = match(head.mean_of([fold0, *fold_heads], *head.standardiser(x_all)))
+    # The quick look's standardiser, matched on every training photo's plain views.
+    train = {g: s.train for g, s in dataset.groups.items()}
+    final = head.match_looks(
+        head.mean_of([fold0, *fold_heads], *head.standardiser(x_all)),
+        np.concatenate([_plain_rows(sets[g], t) for g, t in train.items()]),
+        np.concatenate([_plain_rows(looks[g], t) for g, t in train.items()]),
+    )
     log(f"      served head: the mean of {1 + len(fold_heads)} fold heads")
     # softmax(z / T + prior) == softmax((z + T * prior) / T)
     prior = popularity + np.where(pedigree, 0.0, cal.non_pedigree_prior)
