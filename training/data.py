@@ -18,6 +18,7 @@ Accuracy on ``original`` photos is reported apart.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import random
 from collections import Counter, defaultdict
@@ -263,6 +264,30 @@ def scene_backgrounds(nonpets: list[Photo]) -> tuple[list[Photo], list[Photo]]:
     """The non-pet photos the pet finder trains its scenes on, and the ones make eval builds
     its scenes from (never the same: the eval measures scenes the finder never saw)."""
     return split(nonpets, SCENE_EVAL_SHARE, SCENE_SPLIT_SEED)
+
+
+# The ordinary pets' copies (pets-generic) are 200 px squares saved as JPEG quality 85; the pedigree
+# photos are bigger (Oxford: 384 px squares or ~500 px originals). Trained on them as they are, the
+# head takes size as a sign of breed: model 3.4 names the Oxford hold-out's photos made like those
+# copies "domestic cat" for 21% of the cats (as they are: 3%; docs/model.md, "Is size a sign of
+# breed?"), so it may lean to pedigrees for the sharp phone photos of ordinary pets. A
+# photo this much bigger than those copies is measured as such a copy (make train's hold-out
+# figures), and `--small-copies` trains on it too, under its own label.
+SMALL_COPY_SIDE = 200
+SMALL_COPY_QUALITY = 85
+SMALL_COPY_ABOVE = 1.5  # short side, in copy sides: Oxford's photos, not Stanford's 224 px ones
+SMALL_COPY_VIEW = 100  # its view number among a photo's training views (0 is the photo itself)
+
+
+def small_copy(img: Image.Image) -> Image.Image | None:
+    """``img`` made the way the ordinary pets' copies were (squashed to a 200 px square, JPEG),
+    or None when it is about that size already."""
+    if min(img.size) < SMALL_COPY_ABOVE * SMALL_COPY_SIDE:
+        return None
+    square = img.convert("RGB").resize((SMALL_COPY_SIDE, SMALL_COPY_SIDE), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    square.save(buffer, format="JPEG", quality=SMALL_COPY_QUALITY)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
 def views(img: Image.Image, kind: str, *, augment: bool) -> list[Image.Image]:

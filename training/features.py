@@ -19,7 +19,7 @@ from classifier import locate
 from classifier.decode import decode_image
 from classifier.preprocess import centre_box, short_side_for, to_model_input
 from classifier.runtime import LiteRTBackbone
-from training.data import Photo, views
+from training.data import SMALL_COPY_VIEW, Photo, small_copy, views
 
 
 @dataclass
@@ -46,6 +46,25 @@ class FeatureSet:
     def training_rows(self, which: np.ndarray) -> np.ndarray:
         """Every row (all views and mirrors) of the photos ``which`` indexes."""
         return np.flatnonzero(np.isin(self.photo, np.asarray(which)))
+
+    def view_of(self, view: int, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(features, photo indices) of view ``view`` of the photos ``which`` indexes that have
+        it, mirrors left out."""
+        rows = np.flatnonzero((self.view == view) & ~self.flip & np.isin(self.photo, which))
+        return self.features[rows], self.photo[rows]
+
+    def with_rows(self, more: FeatureSet) -> FeatureSet:
+        """These rows and ``more``'s (further views of the same photos)."""
+        if not len(more.photo):
+            return self
+        return FeatureSet(
+            np.concatenate([self.features, more.features]),
+            np.concatenate([self.logits, more.logits]),
+            np.concatenate([self.photo, more.photo]),
+            np.concatenate([self.view, more.view]),
+            np.concatenate([self.flip, more.flip]),
+            self.photos,
+        )
 
 
 def extract(
@@ -76,6 +95,38 @@ def extract(
         np.array(owner),
         np.array(view_ids),
         np.array(flips),
+        photos,
+    )
+
+
+def extract_small_copies(
+    backbone: LiteRTBackbone,
+    photos: list[Photo],
+    log: Callable[[str], None] = print,
+) -> FeatureSet:
+    """Each photo bigger than the ordinary pets' copies, made like them (``data.small_copy``),
+    and its mirror: view ``SMALL_COPY_VIEW``. Smaller photos have no rows here."""
+    size = backbone.input_size
+    feats, logits, owner, flips = [], [], [], []
+    start = time.perf_counter()
+    for i, photo in enumerate(photos):
+        copy = small_copy(decode_image(photo.path.read_bytes()))
+        if copy is not None:
+            pixels = to_model_input(copy, size)
+            out = backbone.run(np.stack([pixels, pixels[:, ::-1]]))
+            feats.append(out.features)
+            logits.append(out.imagenet_logits)
+            owner += [i, i]
+            flips += [False, True]
+        if (i + 1) % 1000 == 0 or i + 1 == len(photos):
+            rate = (i + 1) / (time.perf_counter() - start)
+            log(f"  small copies: {i + 1}/{len(photos)} photos ({rate:.0f} photos/s)")
+    return FeatureSet(
+        np.concatenate(feats).astype(np.float32) if feats else np.zeros((0, 0), np.float32),
+        np.concatenate(logits).astype(np.float32) if logits else np.zeros((0, 0), np.float32),
+        np.array(owner, int),
+        np.full(len(owner), SMALL_COPY_VIEW, int),
+        np.array(flips, bool),
         photos,
     )
 

@@ -2,8 +2,8 @@
 
 Stages, each a function that takes and returns small typed records:
 
-    split_data -> export_backbone -> extract_features, extract_looks -> fit_head -> calibrate
-               -> evaluate -> train_finder -> write
+    split_data -> export_backbone -> extract_features, extract_small_copies, extract_looks
+               -> fit_head -> calibrate -> evaluate -> train_finder -> write
 
 The backbone is EfficientNet-Lite2 fine-tuned on the Oxford-IIIT Pet photos by
 `training.finetune` (committed under training/checkpoints/); `--backbone imagenet` uses the
@@ -13,7 +13,9 @@ serving). The head is one softmax over every label of ``unique_labels.csv``: the
 breeds, 96 Stanford Dogs breeds, and the domestic cat / mixed-breed dog outcomes trained on
 ordinary shelter photos. Its temperature, the non-pedigree prior and the "sure" threshold are
 chosen on calibration photos it never saw (``training.calibrate``), and every group is measured
-on its own hold-out. The pet finder (``training.finder``) learns where pets are from the same
+on its own hold-out; its big pedigree photos also made like the ordinary pets' small copies, to
+see whether the head takes size as a sign of breed (``--small-copies`` trains on them too). The
+pet finder (``training.finder``) learns where pets are from the same
 int8 model's feature maps of phone-like scenes.
 """
 
@@ -67,6 +69,8 @@ LOOK_CODE = (
     locate.cover,
     features.extract_looks,
 )
+# How a photo is made into a copy like the ordinary pets' (training.data.small_copy).
+SMALL_COPY_CODE = (data.small_copy, features.extract_small_copies)
 FINETUNED = ROOT / "training" / "checkpoints" / "efficientnet_lite2_pets.npz"
 # Serve above the resolution the backbone was trained at (its training crops make objects look
 # bigger than a centre crop does): lite2 at 300 instead of 260 gained 0.8 point of
@@ -270,6 +274,21 @@ def extract_features(
     cache = args.work / f"features-{sha256_file(backbone.tflite)[:16]}-{pixels_code}"
     args.heads = cache / f"heads-{args.seed}{'-smoke' if args.smoke else ''}"
     return cached_groups(args, dataset, cache, lambda p: features.extract(runtime, p, log=log))
+
+
+def extract_small_copies(
+    args: argparse.Namespace, dataset: Dataset, backbone: Backbone
+) -> dict[str, features.FeatureSet]:
+    """Every photo bigger than the ordinary pets' copies, seen as such a copy
+    (features.extract_small_copies), cached per model file, pixel code and copy code."""
+    runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
+    pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
+    copy_code = "".join(inspect.getsource(f) for f in SMALL_COPY_CODE)
+    key = f"{pixels_code}-{hashlib.sha256(copy_code.encode()).hexdigest()[:12]}"
+    cache = args.work / f"small-copies-{sha256_file(backbone.tflite)[:16]}-{key}"
+    return cached_groups(
+        args, dataset, cache, lambda p: features.extract_small_copies(runtime, p, log=log)
+    )
 
 
 def extract_looks(
@@ -526,9 +545,11 @@ def evaluate(
     looks: dict[str, features.FeatureSet],
     labels: tuple[Breed, ...],
     fitted: Fitted,
+    small: dict[str, features.FeatureSet],
 ) -> dict:
     """Hold-out figures per group, each photo answered as serving answers a close-up (the quick
-    look, and the crop too where the look is unsure)."""
+    look, and the crop too where the look is unsure); the hold-out's pedigree photos also as
+    the ordinary pets' small copies (``small``)."""
     index = {b.label: i for i, b in enumerate(labels)}
     pedigree = np.array([b.pedigree for b in labels])
     threshold = fitted.calibration.confident_threshold
@@ -545,6 +566,13 @@ def evaluate(
         metrics[part.group]["crop_pass"] = float(1.0 - alone.mean())
         crop_only = fitted.head.probabilities(part.features).argmax(1)
         metrics[part.group]["top1_crop_only"] = float((crop_only == part.y).mean())
+        # The same hold-out photos made like the ordinary pets' copies: is size a sign of breed?
+        copies, which = small[part.group].view_of(data.SMALL_COPY_VIEW, split.held)
+        if len(which):
+            y = np.array([index[split.photos[i].label] for i in which])
+            metrics[part.group]["small_copies"] = report.small_copy_metrics(
+                fitted.head.probabilities(copies), y, labels
+            )
     metrics["all_dogs"] = report.dog_metrics(
         [(probs, part.y) for part, probs in held], labels, threshold
     )
@@ -679,6 +707,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "train")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--smoke", action="store_true", help="tiny, fast run to check the pipeline")
+    parser.add_argument(
+        "--small-copies",
+        action="store_true",
+        help="also train on every big pedigree photo made like the ordinary pets' 200 px copies "
+        "(measured, not shipped: docs/model.md, 'Is size a sign of breed?')",
+    )
     args = parser.parse_args(argv)
     args.data_dir = data.resolve_data_dir(args.data_dir)
     args.c_grid = [0.1] if args.smoke else C_GRID
@@ -705,11 +739,14 @@ def main(argv: list[str] | None = None) -> int:
     backbone = export_backbone(args, dataset)
     log("[3/7] features from the int8 model (every view of every photo, and its quick look)")
     sets = extract_features(args, dataset, backbone)
+    small = extract_small_copies(args, dataset, backbone)
+    if args.small_copies:
+        sets = {group: fs.with_rows(small[group]) for group, fs in sets.items()}
     looks = extract_looks(args, dataset, backbone)
     log(f"[4/7] breed head over {len(labels)} labels, calibration")
     fitted = fit_head(args, dataset, sets, looks, labels)
     log("[5/7] hold-out metrics per group")
-    metrics = evaluate(dataset, sets, looks, labels, fitted)
+    metrics = evaluate(dataset, sets, looks, labels, fitted, small)
     for line in report.summary_lines(metrics):
         log(f"      {line}")
     log("[6/7] the pet finder, on phone-like scenes")

@@ -115,3 +115,50 @@ def test_popularity_prior_puts_the_photo_counts_back_among_pedigree_breeds() -> 
     assert prior["affenpinscher"] == pytest.approx(np.log(0.35))
     assert prior[MIXED_BREED_DOG] == 0.0  # the non-pedigree outcomes have a prior of their own
     assert prior["beagle"] == pytest.approx(np.log(1 / 100))  # no photos: as if it had one
+
+
+def test_pedigree_photos_are_also_trained_on_as_the_ordinary_pets_copies() -> None:
+    """A photo bigger than the ordinary pets' copies gets a view made like them (a 200 px square,
+    JPEG), so that size is no sign of breed; a photo about that size gets none."""
+    from PIL import Image
+
+    from training.features import FeatureSet
+
+    beagle = Image.open(PHOTOS / "dog_beagle.jpg")  # 500x333, an Oxford original
+    copy = data.small_copy(beagle)
+    assert copy is not None and copy.size == (data.SMALL_COPY_SIDE, data.SMALL_COPY_SIDE)
+    assert copy.mode == "RGB"
+    assert data.small_copy(Image.open(PHOTOS / "dog_labrador_retriever.jpg")) is None  # 224 px
+    assert data.small_copy(Image.open(PHOTOS / "cat_domestic_tabby.jpg")) is None  # 200 px
+
+    # The copies' rows join the photos' other views: trained on, never read as the photo itself.
+    plain = FeatureSet(
+        np.zeros((2, 3)),
+        np.zeros((2, 5)),
+        np.array([0, 1]),
+        np.zeros(2, int),
+        np.zeros(2, bool),
+        [],
+    )
+    copies = FeatureSet(
+        np.ones((2, 3)),
+        np.ones((2, 5)),
+        np.array([1, 1]),
+        np.full(2, data.SMALL_COPY_VIEW),
+        np.array([False, True]),
+        [],
+    )
+    both = plain.with_rows(copies)
+    assert list(both.training_rows(np.array([1]))) == [1, 2, 3]
+    assert both.plain()[0].tolist() == np.zeros((2, 3)).tolist()
+    features, which = both.view_of(data.SMALL_COPY_VIEW, np.array([0, 1]))
+    assert which.tolist() == [1] and features.tolist() == [[1.0, 1.0, 1.0]]
+    empty = FeatureSet(
+        np.zeros((0, 0)),
+        np.zeros((0, 0)),
+        np.zeros(0, int),
+        np.zeros(0, int),
+        np.zeros(0, bool),
+        [],
+    )
+    assert plain.with_rows(empty) is plain
