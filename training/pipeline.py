@@ -59,6 +59,8 @@ HEAD_NAME = "breed_head.npz"
 FINDER_NAME = "pet_finder.npz"
 FINDER_SCENES = 6000  # ~5 minutes to render and look at on 2 cores; the fit ~2 minutes
 PIXEL_CODE = ("decode.py", "preprocess.py")
+# What the crops' training views are made by, beyond the pixel code (a change re-extracts them).
+VIEW_CODE = (data.views, features.extract)
 # What a close-up's quick look is computed by: its size, resampling and region pooling.
 LOOK_CODE = (
     locate.detail_side,
@@ -268,10 +270,12 @@ def compare_int8(keras_model, tflite: Path, photos: list[Photo]) -> str:
 def extract_features(
     args: argparse.Namespace, dataset: Dataset, backbone: Backbone
 ) -> dict[str, features.FeatureSet]:
-    """Features of every photo of every group, cached per model file and pixel code."""
+    """Features of every photo of every group, cached per model file, pixel code and view code."""
     runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
     pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
-    cache = args.work / f"features-{sha256_file(backbone.tflite)[:16]}-{pixels_code}"
+    view_code = "".join(inspect.getsource(f) for f in VIEW_CODE)
+    key = f"{pixels_code}-{hashlib.sha256(view_code.encode()).hexdigest()[:12]}"
+    cache = args.work / f"features-{sha256_file(backbone.tflite)[:16]}-{key}"
     args.heads = cache / f"heads-{args.seed}{'-smoke' if args.smoke else ''}"
     return cached_groups(args, dataset, cache, lambda p: features.extract(runtime, p, log=log))
 
