@@ -28,6 +28,7 @@ from pathlib import Path
 from PIL import Image
 
 from classifier import Classifier, Prediction, get_classifier
+from classifier.labels import DOMESTIC_CAT
 from training import data, scenes
 
 SEED = 20261130
@@ -224,6 +225,11 @@ FRAMES = {
 FRAMED_SEED = 5
 
 
+def ordinary_species(label: str | None) -> str:
+    """An ordinary pet's species, from its label (domestic_cat or mixed_breed_dog)."""
+    return "cat" if label == DOMESTIC_CAT else "dog"
+
+
 def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> list[str]:
     """Hold-out pets of every group (Oxford originals only) as close-ups in phone-like frames:
     right, a sure wrong answer, and for ordinary pets a sure pedigree."""
@@ -238,6 +244,7 @@ def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
         pets = rng.sample(held, min(per_group, len(held)))
         for name, (size, fraction) in FRAMES.items():
             right = sure_wrong = sure_pedigree = 0
+            by_species = {"cat": [0, 0], "dog": [0, 0]}  # ordinary pets: photos, sure pedigrees
             for i, photo in enumerate(pets):
                 frame, _ = scenes.scene_with(
                     Image.open(backgrounds[(first + i) % len(backgrounds)].path),
@@ -250,12 +257,24 @@ def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
                 ok = p.breed == photo.label
                 right += ok
                 sure_wrong += p.is_pet and bool(p.confident) and not ok
-                sure_pedigree += p.is_pet and bool(p.confident) and bool(p.pedigree)
+                sure = p.is_pet and bool(p.confident) and bool(p.pedigree)
+                sure_pedigree += sure
+                if group == data.GENERIC:
+                    counts = by_species[ordinary_species(photo.label)]
+                    counts[0] += 1
+                    counts[1] += sure
             n = len(pets)
             line = f"{group}, {name} frame ({n}): right {right / n:.1%}, sure but wrong "
             line += f"{sure_wrong / n:.1%}"
             if group == data.GENERIC:
-                line += f", a sure pedigree {sure_pedigree / n:.1%}"
+                line += (
+                    f", a sure pedigree {sure_pedigree / n:.1%} ("
+                    + ", ".join(
+                        f"{kind}s {sure / max(seen, 1):.1%} of {seen}"
+                        for kind, (seen, sure) in by_species.items()
+                    )
+                    + ")"
+                )
             lines.append(line)
         first += len(pets)
     return lines
