@@ -243,6 +243,7 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
     size = backbone.size
     command = f"python -m training.pipeline --variant {args.variant} --input-size {size}"
     command += f" --seed {args.seed}" + ("" if backbone.finetuned else " --backbone imagenet")
+    command += f" --holdout-seed {args.holdout_seed}" if args.holdout_seed != args.seed else ""
     command += " --smoke" if args.smoke else ""
     counts = {
         g: {"train": len(s.train), "calibration": int(s.calib.sum()), "holdout": len(s.held)}

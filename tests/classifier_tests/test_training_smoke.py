@@ -48,3 +48,16 @@ def test_smoke_pipeline_builds_a_model_the_classifier_serves(tmp_path: Path, bac
     )
     prediction = classifier.classify(PET_PHOTOS[0].read_bytes())
     assert 0.0 <= prediction.confidence <= 1.0
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the checkout")
+def test_holdout_seed_draws_the_other_groups_again_and_keeps_oxford() -> None:
+    from classifier.labels import load_labels
+    from training.pipeline import parse_args, split_data
+
+    labels = load_labels(ROOT / "unique_labels.csv")
+    shipped = split_data(parse_args(["--smoke"]), labels)
+    again = split_data(parse_args(["--smoke", "--holdout-seed", "7"]), labels)
+    for group, split in shipped.groups.items():
+        same = set(split.held.tolist()) == set(again.groups[group].held.tolist())
+        assert same == (group == "oxford-pets"), group
