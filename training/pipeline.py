@@ -269,15 +269,23 @@ def compare_int8(keras_model, tflite: Path, photos: list[Photo]) -> str:
     )
 
 
+def cache_folder(
+    args: argparse.Namespace, backbone: Backbone, stage: str, code: tuple[Callable, ...]
+) -> Path:
+    """Where a feature stage caches its groups: one folder per model file, the classifier's
+    pixel code and the stage's own ``code`` (a change to any of them computes afresh)."""
+    pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
+    source = "".join(inspect.getsource(f) for f in code)
+    key = f"{pixels_code}-{hashlib.sha256(source.encode()).hexdigest()[:12]}"
+    return args.work / f"{stage}-{sha256_file(backbone.tflite)[:16]}-{key}"
+
+
 def extract_features(
     args: argparse.Namespace, dataset: Dataset, backbone: Backbone
 ) -> dict[str, features.FeatureSet]:
     """Features of every photo of every group, cached per model file, pixel code and view code."""
     runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
-    pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
-    view_code = "".join(inspect.getsource(f) for f in VIEW_CODE)
-    key = f"{pixels_code}-{hashlib.sha256(view_code.encode()).hexdigest()[:12]}"
-    cache = args.work / f"features-{sha256_file(backbone.tflite)[:16]}-{key}"
+    cache = cache_folder(args, backbone, "features", VIEW_CODE)
     args.heads = cache / f"heads-{args.seed}{'-smoke' if args.smoke else ''}"
     return cached_groups(args, dataset, cache, lambda p: features.extract(runtime, p, log=log))
 
@@ -288,10 +296,7 @@ def extract_small_copies(
     """Every photo bigger than the ordinary pets' copies, seen as such a copy
     (features.extract_small_copies), cached per model file, pixel code and copy code."""
     runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
-    pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
-    copy_code = "".join(inspect.getsource(f) for f in SMALL_COPY_CODE)
-    key = f"{pixels_code}-{hashlib.sha256(copy_code.encode()).hexdigest()[:12]}"
-    cache = args.work / f"small-copies-{sha256_file(backbone.tflite)[:16]}-{key}"
+    cache = cache_folder(args, backbone, "small-copies", SMALL_COPY_CODE)
     return cached_groups(
         args, dataset, cache, lambda p: features.extract_small_copies(runtime, p, log=log)
     )
@@ -303,10 +308,7 @@ def extract_looks(
     """The quick look's close-up features of every photo (features.extract_looks), cached per
     model file, pixel code and look code."""
     runtime = LiteRTBackbone(backbone.tflite, num_threads=2)
-    pixels_code = "".join(sha256_file(ROOT / "classifier" / f)[:8] for f in PIXEL_CODE)
-    look_code = "".join(inspect.getsource(f) for f in LOOK_CODE)
-    key = f"{pixels_code}-{hashlib.sha256(look_code.encode()).hexdigest()[:12]}"
-    cache = args.work / f"looks-{sha256_file(backbone.tflite)[:16]}-{key}"
+    cache = cache_folder(args, backbone, "looks", LOOK_CODE)
     return cached_groups(
         args, dataset, cache, lambda p: features.extract_looks(runtime, p, log=log)
     )
