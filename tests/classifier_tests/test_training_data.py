@@ -119,7 +119,8 @@ def test_popularity_prior_puts_the_photo_counts_back_among_pedigree_breeds() -> 
 
 def test_pedigree_photos_are_also_trained_on_as_the_ordinary_pets_copies() -> None:
     """A photo bigger than the ordinary pets' copies gets a view made like them (a 200 px square,
-    JPEG), so that size is no sign of breed; a photo about that size gets none."""
+    JPEG): make train reads the hold-out's to see whether size reads as breed, and --small-copies
+    trains on them. A photo about that size gets none."""
     from PIL import Image
 
     from training.features import FeatureSet
@@ -131,7 +132,8 @@ def test_pedigree_photos_are_also_trained_on_as_the_ordinary_pets_copies() -> No
     assert data.small_copy(Image.open(PHOTOS / "dog_labrador_retriever.jpg")) is None  # 224 px
     assert data.small_copy(Image.open(PHOTOS / "cat_domestic_tabby.jpg")) is None  # 200 px
 
-    # The copies' rows join the photos' other views: trained on, never read as the photo itself.
+    # Joined to the photos' other views (--small-copies), they are trained on, never read as the
+    # photo itself.
     plain = FeatureSet(
         np.zeros((2, 3)),
         np.zeros((2, 5)),
