@@ -119,43 +119,44 @@ def group_votes(
     other_pet_logit: float = OTHER_PET_LOGIT,
 ) -> list[FoundPet]:
     """Every cell above OBJECT_LOGIT votes for a box; votes that overlap are one pet, whose box
-    is their probability-weighted mean. The first pet is the surest; others must be clear."""
+    is their probability-weighted mean. The first pet is the surest; others must be clear.
+    The boxes are worked out for every voting cell at once (in the maps' float32, as the
+    cell-by-cell loop before did: the same boxes to the bit), then grouped surest first."""
     rows, cols = objectness.shape
     sx, sy = width / cols, height / rows
     order = np.argsort(-objectness, axis=None)
-    groups: list[tuple[float, Box, list[tuple[float, np.ndarray]]]] = []
-    for flat in order:
-        y, x = divmod(int(flat), cols)
-        logit = float(objectness[y, x])
-        if logit <= OBJECT_LOGIT:
-            break
-        left, top, right, bottom = np.exp(np.clip(distances[y, x], -3.0, 4.0))
-        cx, cy = x + 0.5, y + 0.5
-        box = np.array(
-            [
-                max(0.0, (cx - left) * sx),
-                max(0.0, (cy - top) * sy),
-                min(float(width), (cx + right) * sx),
-                min(float(height), (cy + bottom) * sy),
-            ]
-        )
-        weight = 1.0 / (1.0 + np.exp(-logit))
+    order = order[objectness.reshape(-1)[order] > OBJECT_LOGIT]
+    logits = objectness.reshape(-1)[order]
+    y, x = np.divmod(order, cols)
+    left, top, right, bottom = np.exp(np.clip(distances.reshape(-1, 4)[order], -3.0, 4.0)).T
+    cx, cy = x.astype(left.dtype) + left.dtype.type(0.5), y.astype(left.dtype) + 0.5
+    boxes = np.stack(
+        [
+            np.maximum((cx - left) * sx, 0.0),
+            np.maximum((cy - top) * sy, 0.0),
+            np.minimum((cx + right) * sx, float(width)),
+            np.minimum((cy + bottom) * sy, float(height)),
+        ],
+        axis=1,
+    ).astype(np.float64)
+    weights = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    groups: list[tuple[float, Box, list[int]]] = []  # (best logit, its box, voting cells)
+    for i, box in enumerate(boxes.tolist()):
         for _, first, votes in groups:
-            if iou(first, tuple(box)) > SAME_PET_IOU:
-                votes.append((weight, box))
+            if iou(first, box) > SAME_PET_IOU:
+                votes.append(i)
                 break
         else:
-            groups.append((logit, tuple(box), [(weight, box)]))
+            groups.append((float(logits[i]), tuple(box), [i]))
     found = []
     # Two pets only when the first is clearly one: a lower bar for the second (other_pet_logit)
     # must not split a pet the finder is unsure of (a breed it never saw) in two.
     first_clear = bool(groups) and groups[0][0] >= OTHER_PET_LOGIT
-    for i, (logit, _, votes) in enumerate(groups):
-        weights = np.array([w for w, _ in votes])
-        total = float(weights.sum())
-        if i > 0 and (not first_clear or logit < other_pet_logit or total < OTHER_PET_VOTES):
+    for k, (logit, _, votes) in enumerate(groups):
+        total = float(weights[votes].sum())
+        if k > 0 and (not first_clear or logit < other_pet_logit or total < OTHER_PET_VOTES):
             continue
-        mean = (weights[:, None] * np.array([b for _, b in votes])).sum(axis=0) / total
+        mean = (weights[votes, None] * boxes[votes]).sum(axis=0) / total
         found.append(FoundPet(tuple(float(v) for v in mean), logit, total))  # type: ignore[arg-type]
     return found
 
