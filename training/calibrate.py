@@ -5,10 +5,12 @@ photos the fine-tuned backbone never saw, and every training photo of the other 
 scored by a head fitted without its fold):
 
 - the temperature, by log-loss with every group weighing the same;
-- the non-pedigree prior: most cats people photograph are domestic cats and most shelter dogs
-  are mixes, more than the class-balanced head assumes. A log-prior added to the two
-  non-pedigree labels, the smallest on a grid that names "domestic cat" for at least
-  ``DOMESTIC_TARGET`` of the ordinary cats;
+- the non-pedigree priors: most cats people photograph are domestic cats and most shelter dogs
+  are mixes, more than the class-balanced head assumes. A log-prior added to each non-pedigree
+  label: for "domestic cat" the smallest on a grid that names it for at least
+  ``DOMESTIC_TARGET`` of the ordinary cats; for "mixed breed" the largest that costs the
+  pedigree dogs at most ``MIXED_COST`` of their top-1 (many shelter dogs are purebreds or close,
+  and a breed with look-alikes, a husky beside a malamute, is the first to lose to "mixed");
 - the "sure" threshold: the lowest on a grid that keeps, on the calibration photos, confident
   pedigree answers for ordinary cats and dogs and confident wrong answers for dog photos
   within budgets set below the product's targets (margin for photos unlike ours).
@@ -24,6 +26,7 @@ from scipy.optimize import minimize_scalar
 from classifier.head import softmax
 
 DOMESTIC_TARGET = 0.95  # of ordinary cats answered "domestic cat" (calibration photos)
+MIXED_COST = 0.01  # top-1 of the pedigree dogs (calibration photos) the mixed-breed prior may cost
 PRIOR_GRID = [round(0.25 * i, 2) for i in range(13)]  # 0 ... 3
 THRESHOLD_GRID = [round(0.5 + 0.025 * i, 3) for i in range(19)]  # 0.5 ... 0.95
 # Budgets on the calibration photos; the product's targets are 10%, 20% and 15%.
@@ -57,8 +60,25 @@ def merged(samples: list[Sample]) -> list[Sample]:
 @dataclass(frozen=True)
 class Calibration:
     temperature: float
-    non_pedigree_prior: float
+    domestic_prior: float  # log-prior on "domestic cat"
+    mixed_prior: float  # log-prior on "mixed breed"
     confident_threshold: float
+    mixed_cost: float = MIXED_COST  # the pedigree dogs' top-1 the mixed prior could cost
+
+    def log_prior(
+        self, popularity: np.ndarray, pedigree: np.ndarray, species: np.ndarray
+    ) -> np.ndarray:
+        """Per label, the log-prior added after the temperature."""
+        return popularity + non_pedigree_shift(
+            pedigree, species, self.domestic_prior, self.mixed_prior
+        )
+
+
+def non_pedigree_shift(
+    pedigree: np.ndarray, species: np.ndarray, domestic: float, mixed: float
+) -> np.ndarray:
+    """``domestic`` on the cats' non-pedigree label, ``mixed`` on the dogs', 0 elsewhere."""
+    return np.where(pedigree, 0.0, np.where(species == "cat", domestic, mixed))
 
 
 def balanced_log_loss(samples: list[Sample], temperature: float, shift: np.ndarray) -> float:
@@ -101,21 +121,39 @@ def calibrate(
     temperature = fit_temperature(samples, popularity)
     log(f"      temperature {temperature:.3f} (balanced log-loss over {len(samples)} groups)")
 
-    def shift_for(prior: float) -> np.ndarray:
-        return popularity + np.where(pedigree, 0.0, prior)
+    def shift_for(domestic: float, mixed: float) -> np.ndarray:
+        return popularity + non_pedigree_shift(pedigree, species, domestic, mixed)
 
-    prior = PRIOR_GRID[0]
+    domestic = PRIOR_GRID[-1]
     for candidate in PRIOR_GRID:
-        pred, _, y = answers(samples, temperature, shift_for(candidate)).get(
+        pred, _, y = answers(samples, temperature, shift_for(candidate, 0.0)).get(
             generic_group, (np.zeros(0, int), None, np.zeros(0, int))
         )
         cats = species[y] == "cat"
-        prior = candidate
         if not cats.any() or (pred[cats] == y[cats]).mean() >= DOMESTIC_TARGET:
+            domestic = candidate
             break
-    log(f"      non-pedigree log-prior {prior:.2f} (domestic for >= {DOMESTIC_TARGET:.0%} of cats)")
 
-    results = answers(samples, temperature, shift_for(prior))
+    def pedigree_dogs_top1(mixed: float) -> float:
+        """Top-1 of the pedigree dog photos, each group weighing the same."""
+        shares = []
+        for group, (pred, _, y) in answers(
+            samples, temperature, shift_for(domestic, mixed)
+        ).items():
+            dogs = pedigree[y] & (species[y] == "dog")
+            if group != generic_group and dogs.any():
+                shares.append((pred[dogs] == y[dogs]).mean())
+        return float(np.mean(shares)) if shares else 0.0
+
+    unshifted = pedigree_dogs_top1(0.0)
+    mixed = max(p for p in PRIOR_GRID if unshifted - pedigree_dogs_top1(p) <= MIXED_COST)
+    log(
+        f"      log-priors: domestic cat {domestic:.2f} (domestic for >= {DOMESTIC_TARGET:.0%} "
+        f"of cats), mixed breed {mixed:.2f} (costs pedigree dogs "
+        f"{unshifted - pedigree_dogs_top1(mixed):.2%} of top-1, at most {MIXED_COST:.0%})"
+    )
+
+    results = answers(samples, temperature, shift_for(domestic, mixed))
     threshold = THRESHOLD_GRID[-1]
     for candidate in THRESHOLD_GRID:
         rates = budget_rates(results, pedigree, species, generic_group, candidate)
@@ -132,7 +170,7 @@ def calibrate(
         f"of ordinary cats, {rates['dog_pedigree']:.1%} of ordinary dogs; confident wrong "
         f"for {rates['dog_wrong']:.1%} of dog photos (calibration photos)"
     )
-    return Calibration(temperature, prior, threshold)
+    return Calibration(temperature, domestic, mixed, threshold)
 
 
 def budget_rates(results, pedigree, species, generic_group: str, threshold: float) -> dict:

@@ -272,7 +272,8 @@ def scene_backgrounds(nonpets: list[Photo]) -> tuple[list[Photo], list[Photo]]:
 # copies "domestic cat" for 21% of the cats (as they are: 3%; docs/model.md, "Is size a sign of
 # breed?"), so it may lean to pedigrees for the sharp phone photos of ordinary pets. A
 # photo this much bigger than those copies is measured as such a copy (make train's hold-out
-# figures), and `--small-copies` trains on it too, under its own label.
+# figures), and the pedigree cats' copies are trained on too, as a view of their own (model 3.5;
+# `--small-copies` in training.pipeline chooses whose).
 SMALL_COPY_SIDE = 200
 SMALL_COPY_QUALITY = 85
 SMALL_COPY_ABOVE = 1.5  # short side, in copy sides: Oxford's photos, not Stanford's 224 px ones

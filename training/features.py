@@ -53,6 +53,17 @@ class FeatureSet:
         rows = np.flatnonzero((self.view == view) & ~self.flip & np.isin(self.photo, which))
         return self.features[rows], self.photo[rows]
 
+    def rows(self, keep: np.ndarray) -> FeatureSet:
+        """The rows ``keep`` (a mask) selects, in their order."""
+        return FeatureSet(
+            self.features[keep],
+            self.logits[keep],
+            self.photo[keep],
+            self.view[keep],
+            self.flip[keep],
+            self.photos,
+        )
+
     def with_rows(self, more: FeatureSet) -> FeatureSet:
         """These rows and ``more``'s (further views of the same photos)."""
         if not len(more.photo):

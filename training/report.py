@@ -257,7 +257,8 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         # The minor version moves whenever answers change (feedback is kept per version):
         # 3.3: the mean of the fold heads, and a gate with the pet probe's second opinion.
         # 3.4: a close-up is read off the quick look (the crop only when the look is unsure).
-        "version": f"{'3.4' if backbone.finetuned else '1.1'}.0+{args.variant}",
+        # 3.5: the pedigree cats' small copies are trained on (size no longer reads "domestic").
+        "version": f"{'3.5' if backbone.finetuned else '1.1'}.0+{args.variant}",
         "summary": f"Tells the breed of a cat or dog in a photo: {n_pedigree} breeds trained on "
         "labelled photos, or a domestic cat / mixed-breed dog, with a confidence calibrated on "
         'photos the model never saw; answers "no cat or dog" when neither the ImageNet head nor '
@@ -301,10 +302,13 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
             "mixed-breed dog outcomes), nonpet (the gate). Squashed-square photos are also seen "
             "unsquashed to 4:3 and 3:4, and every view mirrored.",
             "photos": counts,
-            "small_copies": "big pedigree photos also trained on as the ordinary pets' 200 px "
-            "copies"
-            if args.small_copies
-            else "measured only (metrics: small_copies)",
+            "small_copies": {
+                "none": "measured only (metrics: small_copies)",
+                "cats": "the big pedigree cat photos also trained on as the ordinary pets' 200 "
+                "px copies (all measured: metrics: small_copies)",
+                "all": "the big pedigree photos also trained on as the ordinary pets' 200 px "
+                "copies (measured too: metrics: small_copies)",
+            }[args.small_copies],
             "licence": "Oxford-IIIT Pet: CC BY-SA 4.0 (Parkhi et al., CVPR 2012); Stanford Dogs: "
             "ImageNet terms (research); Kaggle Dogs vs Cats (Asirra): research use; "
             "EfficientNet-Lite weights: Apache-2.0.",
@@ -317,7 +321,8 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
             "chose the temperature and thresholds)",
             "calibration": {
                 "temperature": cal.temperature,
-                "non_pedigree_log_prior": cal.non_pedigree_prior,
+                "non_pedigree_log_prior": {"cat": cal.domestic_prior, "dog": cal.mixed_prior},
+                "mixed_prior_max_cost": cal.mixed_cost,
                 "confident_threshold": cal.confident_threshold,
                 "photos": "the Oxford validation photos the fine-tuned backbone never saw and "
                 "every Stanford and ordinary-pet training photo, each scored by a head fitted "
@@ -399,6 +404,7 @@ def markdown(card: dict[str, Any]) -> str:
     t = card["confident_threshold"]
     ox, de, ge, gate = m[OXFORD], m[DOGS_EXTRA], m[GENERIC], m["pet_gate"]
     cal = card["training"]["calibration"]
+    priors = cal["non_pedigree_log_prior"]
     counts = card["training"]["photos"]
     n_pedigree = sum(1 for b in card["labels"] if b["pedigree"])
     lines = [
@@ -416,6 +422,7 @@ def markdown(card: dict[str, Any]) -> str:
         "",
         "## Training data",
         f"- {card['training']['data']}",
+        f"- Small copies: {card['training']['small_copies']}.",
         "- Photos per group (training / of which calibration / hold-out): "
         + "; ".join(
             f"{g} {c['train']} / {c['calibration']} / {c['holdout']}" for g, c in counts.items()
@@ -423,10 +430,11 @@ def markdown(card: dict[str, Any]) -> str:
         f"- Licence: {card['training']['licence']}",
         f"- Split: {card['training']['split']}",
         f"- Head: {card['training']['head']}",
-        f"- Calibration ({cal['photos']}): temperature {cal['temperature']:.3f}; log-prior "
-        f"{cal['non_pedigree_log_prior']:.2f} on the two non-pedigree labels (most cats people "
-        f"photograph are domestic, most shelter dogs mixed); stated as sure at >= "
-        f"{cal['confident_threshold']:.3f}.",
+        f"- Calibration ({cal['photos']}): temperature {cal['temperature']:.3f}; log-priors "
+        f"{priors['cat']:.2f} on domestic cat and {priors['dog']:.2f} on mixed breed (most cats "
+        "people photograph are domestic, most shelter dogs mixed; the mixed-breed prior may cost "
+        f"the pedigree dogs at most {cal['mixed_prior_max_cost']:.0%} of top-1); stated as sure "
+        f"at >= {cal['confident_threshold']:.3f}.",
         f"- Reproduce: `{card['training']['command']}` (seed {card['training']['seed']}).",
         "",
         "## Metrics, per hold-out group (never trained on)",

@@ -119,8 +119,8 @@ def test_popularity_prior_puts_the_photo_counts_back_among_pedigree_breeds() -> 
 
 def test_pedigree_photos_are_also_trained_on_as_the_ordinary_pets_copies() -> None:
     """A photo bigger than the ordinary pets' copies gets a view made like them (a 200 px square,
-    JPEG): make train reads the hold-out's to see whether size reads as breed, and --small-copies
-    trains on them. A photo about that size gets none."""
+    JPEG): make train reads the hold-out's to see whether size reads as breed, and trains on the
+    pedigree cats' (--small-copies). A photo about that size gets none."""
     from PIL import Image
 
     from training.features import FeatureSet
@@ -164,3 +164,42 @@ def test_pedigree_photos_are_also_trained_on_as_the_ordinary_pets_copies() -> No
         [],
     )
     assert plain.with_rows(empty) is plain
+
+
+def test_make_train_joins_only_the_pedigree_cats_small_copies_by_default() -> None:
+    """Size read as "domestic cat" (21% of the hold-out's pedigree cats made small), far less as
+    "mixed breed": the cats' copies are trained on, the dogs' only measured."""
+    pytest.importorskip("scipy")
+    from classifier.labels import load_labels
+    from training.features import FeatureSet
+    from training.pipeline import SMALL_COPY_SPECIES, parse_args, with_small_copies
+
+    labels = load_labels(ROOT / "unique_labels.csv")
+    photos = [
+        data.Photo(PHOTOS / "cat_siamese.jpg", "siamese", "original"),
+        data.Photo(PHOTOS / "dog_beagle.jpg", "beagle", "original"),
+    ]
+    plain = FeatureSet(
+        np.zeros((2, 3)),
+        np.zeros((2, 5)),
+        np.array([0, 1]),
+        np.zeros(2, int),
+        np.zeros(2, bool),
+        photos,
+    )
+    copies = FeatureSet(
+        np.ones((4, 3)),
+        np.ones((4, 5)),
+        np.array([0, 0, 1, 1]),
+        np.full(4, data.SMALL_COPY_VIEW),
+        np.array([False, True, False, True]),
+        photos,
+    )
+    assert parse_args(["--backbone", "imagenet"]).small_copies == "cats"
+    joined = {
+        kind: with_small_copies({"g": plain}, {"g": copies}, SMALL_COPY_SPECIES[kind], labels)["g"]
+        for kind in SMALL_COPY_SPECIES
+    }
+    assert joined["none"].photo.tolist() == [0, 1]
+    assert joined["cats"].photo.tolist() == [0, 1, 0, 0]  # the Siamese's copy and its mirror
+    assert joined["all"].photo.tolist() == [0, 1, 0, 0, 1, 1]
