@@ -10,9 +10,12 @@ it) on photos it never trained on.
 
 Seeded; a few minutes on 2 cores. ``--framed`` (instead) measures close-ups in phone-like frames:
 hold-out pets filling most of a 4:3, 3:4, 16:9 or 9:16 frame with a scene around them, the way
-a close-up read off the quick look was judged (docs/model.md, model 3.4).
+a close-up read off the quick look was judged (docs/model.md, model 3.4). ``--small-copies``
+(instead) asks whether size reads as breed: the Oxford hold-out's big photos as they are and
+made like the ordinary pets' 200 px copies (docs/model.md, "Is size a sign of breed?").
 
     python -m benchmarks.evaluate [--pets 40] [--data DIR] [--scenes-only] [--tuning] [--framed]
+                                  [--small-copies]
 """
 
 from __future__ import annotations
@@ -280,6 +283,40 @@ def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
     return lines
 
 
+def small_copies_report(classifier: Classifier, data_dir: Path) -> list[str]:
+    """The Oxford hold-out photos big enough for a copy (training.data.small_copy), as they are
+    (JPEG 90) and as the copy: per species, right, named domestic / mixed, sure but wrong."""
+    _, held = data.split(data.LOADERS[data.OXFORD](data_dir), data.HOLDOUT, 20261126)
+    species_of = {b.label: b.species for b in classifier.breeds}
+    counts: dict[tuple[str, str], list[int]] = {}  # photos, right, humble, sure but wrong
+    for photo in held:
+        image = Image.open(photo.path).convert("RGB")
+        copy = data.small_copy(image)
+        if copy is None:
+            continue
+        for kind, payload in (("as they are", jpeg(image)), ("small copies", _as_file(copy))):
+            p = classifier.classify(payload)
+            ok = p.breed == photo.label
+            seen = counts.setdefault((kind, species_of[photo.label or ""]), [0, 0, 0, 0])
+            seen[0] += 1
+            seen[1] += ok
+            seen[2] += p.is_pet and not p.pedigree
+            seen[3] += p.is_pet and bool(p.confident) and not ok
+    return [
+        f"Oxford pedigree {sp}s, {kind} ({n}): right {right / n:.1%}, named "
+        f"{'domestic cat' if sp == 'cat' else 'mixed breed'} {humble / n:.1%}, sure but wrong "
+        f"{wrong / n:.1%}"
+        for (kind, sp), (n, right, humble, wrong) in sorted(counts.items(), key=lambda kv: kv[0])
+    ]
+
+
+def _as_file(copy: Image.Image) -> bytes:
+    """A small copy as a JPEG file, at the quality training.data.small_copy made it with."""
+    buffer = io.BytesIO()
+    copy.save(buffer, format="JPEG", quality=data.SMALL_COPY_QUALITY)
+    return buffer.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pets", type=int, default=40, help="hold-out pets per group")
@@ -295,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only close-ups in phone-like frames (--pets per group, default 120)",
     )
+    parser.add_argument(
+        "--small-copies",
+        action="store_true",
+        help="only the Oxford hold-out as it is and as the ordinary pets' small copies",
+    )
     args = parser.parse_args(argv)
     classifier = get_classifier()
     data_dir = data.resolve_data_dir(args.data)
@@ -302,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.framed:
         per_group = 120 if args.pets == parser.get_default("pets") else args.pets
         for line in framed_report(classifier, data_dir, per_group):
+            print(line, flush=True)
+        return 0
+    if args.small_copies:
+        for line in small_copies_report(classifier, data_dir):
             print(line, flush=True)
         return 0
     for line in [] if args.scenes_only else holdout_report(classifier, data_dir):
