@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -123,8 +124,6 @@ def test_pedigree_photos_are_also_trained_on_as_the_ordinary_pets_copies() -> No
     pedigree cats' (--small-copies). A photo about that size gets none."""
     from PIL import Image
 
-    from training.features import FeatureSet
-
     beagle = Image.open(PHOTOS / "dog_beagle.jpg")  # 500x333, an Oxford original
     copy = data.small_copy(beagle)
     assert copy is not None and copy.size == (data.SMALL_COPY_SIDE, data.SMALL_COPY_SIDE)
@@ -134,36 +133,14 @@ def test_pedigree_photos_are_also_trained_on_as_the_ordinary_pets_copies() -> No
 
     # Joined to the photos' other views (--small-copies), they are trained on, never read as the
     # photo itself.
-    plain = FeatureSet(
-        np.zeros((2, 3)),
-        np.zeros((2, 5)),
-        np.array([0, 1]),
-        np.zeros(2, int),
-        np.zeros(2, bool),
-        [],
-    )
-    copies = FeatureSet(
-        np.ones((2, 3)),
-        np.ones((2, 5)),
-        np.array([1, 1]),
-        np.full(2, data.SMALL_COPY_VIEW),
-        np.array([False, True]),
-        [],
-    )
+    plain = feature_rows(photo=[0, 1], view=[0, 0], flip=[False, False], value=0.0)
+    copies = feature_rows(photo=[1, 1], view=[data.SMALL_COPY_VIEW] * 2, flip=[False, True])
     both = plain.with_rows(copies)
     assert list(both.training_rows(np.array([1]))) == [1, 2, 3]
     assert both.plain()[0].tolist() == np.zeros((2, 3)).tolist()
     features, which = both.view_of(data.SMALL_COPY_VIEW, np.array([0, 1]))
     assert which.tolist() == [1] and features.tolist() == [[1.0, 1.0, 1.0]]
-    empty = FeatureSet(
-        np.zeros((0, 0)),
-        np.zeros((0, 0)),
-        np.zeros(0, int),
-        np.zeros(0, int),
-        np.zeros(0, bool),
-        [],
-    )
-    assert plain.with_rows(empty) is plain
+    assert plain.with_rows(feature_rows(photo=[], view=[], flip=[])) is plain
 
 
 def test_make_train_joins_only_the_pedigree_cats_small_copies_by_default() -> None:
@@ -171,7 +148,6 @@ def test_make_train_joins_only_the_pedigree_cats_small_copies_by_default() -> No
     "mixed breed": the cats' copies are trained on, the dogs' only measured."""
     pytest.importorskip("scipy")
     from classifier.labels import load_labels
-    from training.features import FeatureSet
     from training.pipeline import SMALL_COPY_SPECIES, parse_args, with_small_copies
 
     labels = load_labels(ROOT / "unique_labels.csv")
@@ -179,21 +155,12 @@ def test_make_train_joins_only_the_pedigree_cats_small_copies_by_default() -> No
         data.Photo(PHOTOS / "cat_siamese.jpg", "siamese", "original"),
         data.Photo(PHOTOS / "dog_beagle.jpg", "beagle", "original"),
     ]
-    plain = FeatureSet(
-        np.zeros((2, 3)),
-        np.zeros((2, 5)),
-        np.array([0, 1]),
-        np.zeros(2, int),
-        np.zeros(2, bool),
-        photos,
-    )
-    copies = FeatureSet(
-        np.ones((4, 3)),
-        np.ones((4, 5)),
-        np.array([0, 0, 1, 1]),
-        np.full(4, data.SMALL_COPY_VIEW),
-        np.array([False, True, False, True]),
-        photos,
+    plain = feature_rows(photo=[0, 1], view=[0, 0], flip=[False, False], value=0.0, photos=photos)
+    copies = feature_rows(
+        photo=[0, 0, 1, 1],
+        view=[data.SMALL_COPY_VIEW] * 4,
+        flip=[False, True, False, True],
+        photos=photos,
     )
     assert parse_args(["--backbone", "imagenet"]).small_copies == "cats"
     joined = {
@@ -203,3 +170,24 @@ def test_make_train_joins_only_the_pedigree_cats_small_copies_by_default() -> No
     assert joined["none"].photo.tolist() == [0, 1]
     assert joined["cats"].photo.tolist() == [0, 1, 0, 0]  # the Siamese's copy and its mirror
     assert joined["all"].photo.tolist() == [0, 1, 0, 0, 1, 1]
+
+
+def feature_rows(
+    photo: list[int],
+    view: list[int],
+    flip: list[bool],
+    value: float = 1.0,
+    photos: Sequence[data.Photo] = (),
+):
+    """A FeatureSet whose rows are the photos' views given, every feature ``value``."""
+    from training.features import FeatureSet
+
+    n = len(photo)
+    return FeatureSet(
+        np.full((n, 3), value),
+        np.full((n, 5), value),
+        np.array(photo),
+        np.array(view),
+        np.array(flip, bool),
+        list(photos),
+    )
