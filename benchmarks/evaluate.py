@@ -51,9 +51,9 @@ class Sample:
     label: str
 
 
-def jpeg(image: Image.Image) -> bytes:
+def jpeg(image: Image.Image, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
+    image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
 
 
@@ -294,7 +294,9 @@ def small_copies_report(classifier: Classifier, data_dir: Path) -> list[str]:
         copy = data.small_copy(image)
         if copy is None:
             continue
-        for kind, payload in (("as they are", jpeg(image)), ("small copies", _as_file(copy))):
+        # The copy as a file at the quality training.data.small_copy made it with.
+        small = jpeg(copy, data.SMALL_COPY_QUALITY)
+        for kind, payload in (("as they are", jpeg(image)), ("small copies", small)):
             p = classifier.classify(payload)
             ok = p.breed == photo.label
             seen = counts.setdefault((kind, species_of[photo.label or ""]), [0, 0, 0, 0])
@@ -308,13 +310,6 @@ def small_copies_report(classifier: Classifier, data_dir: Path) -> list[str]:
         f"{wrong / n:.1%}"
         for (kind, sp), (n, right, humble, wrong) in sorted(counts.items(), key=lambda kv: kv[0])
     ]
-
-
-def _as_file(copy: Image.Image) -> bytes:
-    """A small copy as a JPEG file, at the quality training.data.small_copy made it with."""
-    buffer = io.BytesIO()
-    copy.save(buffer, format="JPEG", quality=data.SMALL_COPY_QUALITY)
-    return buffer.getvalue()
 
 
 def main(argv: list[str] | None = None) -> int:

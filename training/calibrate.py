@@ -146,11 +146,12 @@ def calibrate(
         return float(np.mean(shares)) if shares else 0.0
 
     unshifted = pedigree_dogs_top1(0.0)
-    mixed = max(p for p in PRIOR_GRID if unshifted - pedigree_dogs_top1(p) <= MIXED_COST)
+    cost = {prior: unshifted - pedigree_dogs_top1(prior) for prior in PRIOR_GRID}
+    mixed = max(prior for prior, paid in cost.items() if paid <= MIXED_COST)
     log(
         f"      log-priors: domestic cat {domestic:.2f} (domestic for >= {DOMESTIC_TARGET:.0%} "
-        f"of cats), mixed breed {mixed:.2f} (costs pedigree dogs "
-        f"{unshifted - pedigree_dogs_top1(mixed):.2%} of top-1, at most {MIXED_COST:.0%})"
+        f"of cats), mixed breed {mixed:.2f} (costs pedigree dogs {cost[mixed]:.2%} of top-1, "
+        f"at most {MIXED_COST:.0%})"
     )
 
     results = answers(samples, temperature, shift_for(domestic, mixed))
