@@ -25,7 +25,7 @@ from classifier.decode import decode_image
 from classifier.errors import ModelIntegrityError
 from classifier.finder import PetFinder
 from classifier.head import LinearHead, look_alone
-from classifier.imagenet import is_pet, pet_mass
+from classifier.imagenet import is_pet, is_pet_crop, pet_mass
 from classifier.model_card import ModelCard, load_card
 from classifier.preprocess import centre_box, to_model_input
 from classifier.result import BreedGuess, Pet, Prediction
@@ -108,16 +108,19 @@ class Classifier:
         reading = self._read(image, candidates)
         probs, scores, probe = reading.probs, reading.pet_mass, reading.probe
         # A zoomed crop of a photo without pets looks for one harder than a centre crop does,
-        # and so does a second chance: there the pet probe must agree with the gate. The
-        # probe's own bar (a pet ImageNet has no class for) holds for whole photos only, where
-        # it was measured: a zoomed crop of a geyser scored 5.8 on it.
-        whole = np.array([c.crop == centre_region(image) for c in candidates])
-        whole_probe = np.where(whole, probe, -np.inf)
-        seen = is_pet(scores, whole_probe, self.card.pet_threshold, self.card.pet_probe_bar)
+        # and so does a second chance: there the pet probe must agree with the gate
+        # (classifier.imagenet.is_pet_crop).
+        threshold = self.card.pet_threshold
+        seen = is_pet(scores, probe, threshold, self.card.pet_probe_bar)
+        zoomed_seen = is_pet_crop(scores, probe, threshold)
         passed = [
             i
             for i, c in enumerate(candidates)
-            if seen[i] and ((whole[i] and not c.fallback) or probe[i] > 0)
+            if (
+                (seen[i] and (not c.fallback or probe[i] > 0))
+                if c.crop == centre_region(image)
+                else zoomed_seen[i]
+            )
         ]
         found = [i for i in passed if not candidates[i].fallback]
         scale = upright_scale(data, image)

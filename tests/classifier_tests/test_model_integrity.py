@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from classifier import Classifier, ClassifierSettings, ModelIntegrityError
-from classifier.imagenet import PROBE_MARGIN, is_pet, probe_bar
+from classifier.imagenet import PROBE_MARGIN, is_pet, is_pet_crop, probe_bar
 from classifier.labels import SOURCES, load_labels
 from classifier.model_card import sha256_file
 
@@ -89,6 +89,13 @@ def test_gate_takes_imagenet_mass_or_a_probe_past_its_bar() -> None:
     assert is_pet(mass, probe, threshold=0.2, probe_bar=4.0).tolist() == [True, True, False]
     assert probe_bar(np.array([-3.0, 2.91])) == 4.0  # 3.91 rounded up to a half
     assert probe_bar(np.array([2.5])) == 3.5
+
+
+def test_zoomed_crop_gate_needs_the_probe_agreeing_and_takes_less_mass_when_it_is_sure() -> None:
+    # the photo's mass with the probe agreeing; most of the mass with the probe sure; the probe
+    # alone (a zoomed crop of a geyser); the mass alone (the probe disagreeing)
+    mass, probe = [0.2, 0.15, 0.12, 0.5], [0.1, 2.5, 5.8, -0.1]
+    assert is_pet_crop(mass, probe, threshold=0.2).tolist() == [True, True, False, False]
 
 
 def copy_model(tmp_path: Path) -> Path:
