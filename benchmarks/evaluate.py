@@ -235,7 +235,7 @@ def ordinary_species(label: str | None) -> str:
 
 def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> list[str]:
     """Hold-out pets of every group (Oxford originals only) as close-ups in phone-like frames:
-    right, a sure wrong answer, and for ordinary pets a sure pedigree."""
+    right, a sure wrong answer, "no cat or dog", and for ordinary pets a sure pedigree."""
     rng = random.Random(FRAMED_SEED)
     # The finder's own backgrounds, as --tuning: this chose a serving rule.
     backgrounds, _ = data.scene_backgrounds(data.load_nonpets(data_dir))
@@ -246,7 +246,7 @@ def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
             held = [p for p in held if p.kind == "original"]
         pets = rng.sample(held, min(per_group, len(held)))
         for name, (size, fraction) in FRAMES.items():
-            right = sure_wrong = sure_pedigree = 0
+            right = sure_wrong = sure_pedigree = rejected = 0
             by_species = {"cat": [0, 0], "dog": [0, 0]}  # ordinary pets: photos, sure pedigrees
             for i, photo in enumerate(pets):
                 frame, _ = scenes.scene_with(
@@ -259,6 +259,7 @@ def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
                 p = classifier.classify(jpeg(frame))
                 ok = p.breed == photo.label
                 right += ok
+                rejected += not p.is_pet
                 sure_wrong += p.is_pet and bool(p.confident) and not ok
                 sure = p.is_pet and bool(p.confident) and bool(p.pedigree)
                 sure_pedigree += sure
@@ -268,7 +269,7 @@ def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
                     counts[1] += sure
             n = len(pets)
             line = f"{group}, {name} frame ({n}): right {right / n:.1%}, sure but wrong "
-            line += f"{sure_wrong / n:.1%}"
+            line += f'{sure_wrong / n:.1%}, "no cat or dog" {rejected / n:.1%}'
             if group == data.GENERIC:
                 line += (
                     f", a sure pedigree {sure_pedigree / n:.1%} ("
