@@ -53,6 +53,15 @@ SCENE_CATEGORIES = ("landscape", "other_scene", "object", "food", "texture", "pe
 REAL_MULTI_PETS = Path(__file__).with_name("real_multi_pets.csv")
 
 
+# make train's default --seed, which drew its hold-outs.
+HOLDOUT_SEED = 20261126
+
+
+def held_out(data_dir: Path, group: str) -> list[data.Photo]:
+    """The hold-out photos of one group, as make train split them."""
+    return data.split(data.LOADERS[group](data_dir), data.HOLDOUT, HOLDOUT_SEED)[1]
+
+
 @dataclass(frozen=True)
 class Sample:
     path: Path
@@ -69,8 +78,8 @@ def hold_out_pets(data_dir: Path, per_group: int, rng: random.Random) -> list[Sa
     """Hold-out photos of every pet group (never trained on); Oxford originals only (the
     squashed copies would be pasted squashed)."""
     picked = []
-    for group, loader in data.LOADERS.items():
-        _, held = data.split(loader(data_dir), data.HOLDOUT, 20261126)
+    for group in data.LOADERS:
+        held = held_out(data_dir, group)
         if group == data.OXFORD:
             held = [p for p in held if p.kind == "original"]
         if group == data.DOGS_EXTRA:
@@ -106,8 +115,8 @@ def holdout_report(classifier: Classifier, data_dir: Path) -> list[str]:
     lines = []
     species_of = {b.label: b.species for b in classifier.breeds}
     dog_sure_wrong = dogs = 0
-    for group, loader in data.LOADERS.items():
-        _, held = data.split(loader(data_dir), data.HOLDOUT, 20261126)
+    for group in data.LOADERS:
+        held = held_out(data_dir, group)
         n = right = sure_right = sure_wrong = rejected = several = 0
         popular = popular_right = popular_sure_right = 0
         ordinary = {"cat": [0, 0, 0], "dog": [0, 0, 0]}  # photos, domestic/mixed, sure pedigree
@@ -250,8 +259,8 @@ def framed_report(classifier: Classifier, data_dir: Path, per_group: int) -> lis
     # The finder's own backgrounds, as --tuning: this chose a serving rule.
     backgrounds, _ = data.scene_backgrounds(data.load_nonpets(data_dir))
     lines, first = [], 0  # first: the first pet's number, for its background
-    for group, loader in data.LOADERS.items():
-        _, held = data.split(loader(data_dir), data.HOLDOUT, 20261126)
+    for group in data.LOADERS:
+        held = held_out(data_dir, group)
         if group == data.OXFORD:
             held = [p for p in held if p.kind == "original"]
         pets = rng.sample(held, min(per_group, len(held)))
@@ -300,25 +309,17 @@ def real_multi_report(classifier: Classifier, data_dir: Path) -> list[str]:
     may have been pasted into the finder's training scenes as one pet)."""
     with REAL_MULTI_PETS.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    held = set()
-    for loader in data.LOADERS.values():
-        held |= {p.path for p in data.split(loader(data_dir), data.HOLDOUT, 20261126)[1]}
+    held = {p.path for group in data.LOADERS for p in held_out(data_dir, group)}
+    counted = {data_dir / r["path"]: int(r["pets"]) for r in rows}
+    answered = {path: len(classifier.classify(path.read_bytes()).pets) for path in counted}
     lines = []
-    for name, chosen in (
-        ("all", rows),
-        ("hold-out", [r for r in rows if data_dir / r["path"] in held]),
-    ):
-        answered = [
-            len(classifier.classify((data_dir / r["path"]).read_bytes()).pets) for r in chosen
-        ]
-        several = sum(a > 1 for a in answered)
-        every = sum(
-            a == min(int(r["pets"]), MAX_PETS) for a, r in zip(answered, chosen, strict=True)
-        )
+    for name, paths in (("all", list(counted)), ("hold-out", [p for p in counted if p in held])):
+        several = sum(answered[p] > 1 for p in paths)
+        every = sum(answered[p] == min(counted[p], MAX_PETS) for p in paths)
         lines.append(
-            f"real photos of 2-6 pets, {name} ({len(chosen)}): more than one pet answered "
+            f"real photos of 2-6 pets, {name} ({len(paths)}): more than one pet answered "
             f"{several}, every pet {every}; pets answered per photo "
-            + ", ".join(f"{k}: {v}" for k, v in sorted(Counter(answered).items()))
+            + ", ".join(f"{k}: {v}" for k, v in sorted(Counter(answered[p] for p in paths).items()))
         )
     return lines
 
@@ -326,7 +327,7 @@ def real_multi_report(classifier: Classifier, data_dir: Path) -> list[str]:
 def small_copies_report(classifier: Classifier, data_dir: Path) -> list[str]:
     """The Oxford hold-out photos big enough for a copy (training.data.small_copy), as they are
     (JPEG 90) and as the copy: per species, right, named domestic / mixed, sure but wrong."""
-    _, held = data.split(data.LOADERS[data.OXFORD](data_dir), data.HOLDOUT, 20261126)
+    held = held_out(data_dir, data.OXFORD)
     species_of = {b.label: b.species for b in classifier.breeds}
     counts: dict[tuple[str, str], list[int]] = {}  # photos, right, humble, sure but wrong
     for photo in held:

@@ -110,17 +110,13 @@ class Classifier:
         # A zoomed crop of a photo without pets looks for one harder than a centre crop does,
         # and so does a second chance: there the pet probe must agree with the gate
         # (classifier.imagenet.is_pet_crop).
-        threshold = self.card.pet_threshold
-        seen = is_pet(scores, probe, threshold, self.card.pet_probe_bar)
-        zoomed_seen = is_pet_crop(scores, probe, threshold)
+        whole = [c.crop == centre_region(image) for c in candidates]
+        seen = is_pet(scores, probe, self.card.pet_threshold, self.card.pet_probe_bar)
+        zoomed_seen = is_pet_crop(scores, probe, self.card.pet_threshold)
         passed = [
             i
             for i, c in enumerate(candidates)
-            if (
-                (seen[i] and (not c.fallback or probe[i] > 0))
-                if c.crop == centre_region(image)
-                else zoomed_seen[i]
-            )
+            if (seen[i] and (not c.fallback or probe[i] > 0) if whole[i] else zoomed_seen[i])
         ]
         found = [i for i in passed if not candidates[i].fallback]
         scale = upright_scale(data, image)
