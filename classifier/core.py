@@ -1,13 +1,15 @@
 """The shared breed classifier: bytes in, Prediction out. No TensorFlow, Keras or torch.
 
-A photo goes through one or more passes of the model (classifier.locate says why): a quick
-look at the whole frame, for the pet finder to say where the cats and dogs are. A close-up (a
-lone pet in the middle of the photo, most photos people send) then gets a pass over its centre
-crop, unless that look, pooled over the crop, is sure it shows a domestic cat or a mixed breed
+A photo goes through one or more passes of the model (classifier.locate says why). A photo up
+to 4:3 (what phone cameras take) first gets the pass over its centre crop, which holds three
+quarters of the frame: the pet finder reads that pass's feature map, and a lone pet filling the
+crop's middle (a close-up, most photos people send) is named by the same pass. A wider photo
+first gets a quick look at the whole frame; a close-up there gets a pass over its centre crop,
+unless the look, pooled over the crop, is sure it shows a domestic cat or a mixed breed
 (classifier.head: a close-up read off the quick look). Any other photo gets a finer look unless
-the quick one saw a lone pet filling the photo; a closer look around each small pet for a tighter
-box; then one batch with a crop around each pet, named by the breed head and checked by the
-"no cat or dog" gate.
+the first one saw a lone pet filling the photo; a closer look around each small pet for a
+tighter box; then one batch with a crop around each pet, named by the breed head and checked
+by the "no cat or dog" gate.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from PIL import Image
@@ -27,7 +30,7 @@ from classifier.finder import PetFinder
 from classifier.head import LinearHead, look_alone
 from classifier.imagenet import is_pet, is_pet_crop, pet_mass
 from classifier.model_card import ModelCard, load_card
-from classifier.preprocess import centre_box, to_model_input
+from classifier.preprocess import centre_box, short_side_for, to_model_input
 from classifier.result import BreedGuess, Pet, Prediction
 from classifier.runtime import BackboneOutput
 
@@ -46,6 +49,10 @@ class Candidate:
     # cannot answer alone (classifier.head.look_alone).
     look: np.ndarray | None = None
     look_logits: np.ndarray | None = None
+    # A close-up the centre crop's own pass already named (its features and ImageNet logits):
+    # nothing more to run (``Classifier.candidates``: the crop first).
+    crop_features: np.ndarray | None = None
+    crop_logits: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +105,24 @@ class Classifier:
             return self._classify(data, top_k)
 
     def _classify(self, data: bytes, top_k: int) -> Prediction:
-        image = decode_image(
-            data,
-            min_side=self.detail_side,
-            max_pixels=self.settings.max_pixels,
-            max_bytes=self.settings.max_bytes,
-        )
-        candidates = self.candidates(image)
+        limits = {"max_pixels": self.settings.max_pixels, "max_bytes": self.settings.max_bytes}
+        image, candidates, first = None, None, None
+        size = header_size(data)
+        if self.finder is not None and size and locate.crop_first(*size):
+            # A 4:3 close-up needs no more pixels than its centre crop's pass: decode at that
+            # size first (a big JPEG decodes at 1/2 or 1/4 scale, half the time of the detail
+            # decode), and decode again at the detail size only for a photo that needs it.
+            small = decode_image(data, min_side=short_side_for(self.input_size), **limits)
+            first = self._crop_look(small)
+            close_up = self._crop_close_up(small, first[0], first[1])
+            if close_up is not None:
+                image, candidates = small, [close_up]
+            elif min(small.size) >= min(size):
+                image = small  # decoded whole already
+        if image is None:
+            image = decode_image(data, min_side=self.detail_side, **limits)
+        if candidates is None:
+            candidates = self.candidates(image, first)
         reading = self._read(image, candidates)
         probs, scores, probe = reading.probs, reading.pet_mass, reading.probe
         # A zoomed crop of a photo without pets looks for one harder than a centre crop does,
@@ -140,6 +158,11 @@ class Classifier:
         scores, probe = np.zeros(n, np.float32), np.zeros(n, np.float32)
         to_run = []
         for i, c in enumerate(candidates):
+            if c.crop_features is not None and c.crop_logits is not None:
+                probs[i] = self.head.probabilities(c.crop_features)
+                scores[i] = pet_mass(c.crop_logits)
+                probe[i] = self.head.pet_logit(c.crop_features)
+                continue
             if c.look is None or c.look_logits is None:
                 to_run.append(i)
                 continue
@@ -160,41 +183,94 @@ class Classifier:
             probe[i] = self.head.pet_logit(output.features[j])
         return Reading(probs, scores, probe)
 
-    def candidates(self, image: Image.Image) -> list[Candidate]:
+    def candidates(
+        self,
+        image: Image.Image,
+        first: tuple[list[locate.Region], BackboneOutput, Image.Image] | None = None,
+    ) -> list[Candidate]:
         """What to classify, in the decoded image's pixels: a crop around each pet the finder
-        sees. A close-up (told by the quick look), a photo where no pet is seen (the gate then
-        answers) and a model without a finder get the centre crop; so do pets the finder is
-        unsure of, as a fallback when none of their crops turns out to be a pet. When the fine
-        look sees nothing, the pets the quick look saw are that fallback."""
-        whole = (0.0, 0.0, float(image.width), float(image.height))
-        centre = centre_region(image)
+        sees. A close-up (told by the centre crop's pass or the quick look), a photo where no
+        pet is seen (the gate then answers) and a model without a finder get the centre crop;
+        so do pets the finder is unsure of, as a fallback when none of their crops turns out to
+        be a pet. When the fine look sees nothing, the pets the first look saw are that
+        fallback. ``first``: the centre crop's pass, already run on a smaller decode of the
+        same photo (``_crop_look``)."""
         if self.finder is None:
-            return [Candidate(centre, whole)]
+            return [Candidate(centre_region(image), (0.0, 0.0, *map(float, image.size)))]
+        fine = locate.worth_fine_look(image.width, image.height, self.input_size)
+        centre_pass = None
+        if locate.crop_first(image.width, image.height):
+            # Most phone photos are 4:3: their centre crop holds three quarters of the frame, so
+            # its own pass is the first look. A lone pet filling its middle is a close-up, named
+            # by that same pass; a small pet, or none, gets the fine look. Anything between (a
+            # big pet off the middle; two "pets", most often one pet seen close, its head and
+            # its body) gets the look at the whole frame, as other photos do.
+            regions, centre_pass, seen_in = first or self._crop_look(image)
+            quick = _rescaled(regions, image, seen_in)
+            close_up = self._crop_close_up(image, quick, centre_pass)
+            if close_up is not None:
+                return [close_up]
+            lone = quick[0] if len(quick) == 1 else None
+            small = lone is not None and (
+                locate.crop_share(lone, image.width, image.height, self.input_size)[0]
+                < locate.CROP_SMALL_SIDE
+            )
+            if fine and (not quick or small):
+                found, _ = self._look(image, locate.FINE)
+                return self._found(image, quick, found, centre_pass)
         quick, look = self._look(image, locate.QUICK)
         found = quick
         lone = found[0] if len(found) == 1 else None
         if lone and locate.is_close_up(lone, image.width, image.height):
-            return [self._close_up(image, lone, look)]
+            return [self._close_up(image, lone, look, centre_pass=centre_pass)]
         if lone and locate.fills_photo(lone, image.width, image.height):
             return [self._close_up(image, lone, look, lone.crop)]
-        if locate.worth_fine_look(image.width, image.height, self.input_size):
+        if fine:
             found, _ = self._look(image, locate.FINE)
         elif lone and locate.is_close_up(
             lone, image.width, image.height, locate.SMALL_PHOTO_CLOSE_UP_SIDE
         ):
             # A small photo has no detail for the fine look: the quick one is all there is.
-            return [self._close_up(image, lone, look)]
+            return [self._close_up(image, lone, look, centre_pass=centre_pass)]
+        return self._found(image, quick, found, centre_pass)
+
+    def _centre(
+        self, image: Image.Image, box: Box, centre_pass: BackboneOutput, fallback: bool = False
+    ) -> Candidate:
+        """The centre crop, already named by its own pass."""
+        return Candidate(
+            centre_region(image),
+            box,
+            fallback=fallback,
+            crop_features=centre_pass.features[0],
+            crop_logits=centre_pass.imagenet_logits[0],
+        )
+
+    def _found(
+        self,
+        image: Image.Image,
+        quick: list[locate.Region],
+        found: list[locate.Region],
+        centre_pass: BackboneOutput | None = None,
+    ) -> list[Candidate]:
+        """A crop for each pet the finder saw (``found``), with the centre crop as a second
+        chance when it is unsure of them, and the first look's pets (``quick``) as fallbacks
+        when it saw none. ``centre_pass``: the centre crop's pass, when it was the first look."""
+        whole = (0.0, 0.0, float(image.width), float(image.height))
+        centre_candidate = partial(Candidate, centre_region(image), whole)
+        if centre_pass is not None:
+            centre_candidate = partial(self._centre, image, whole, centre_pass)
         if not found:
             # A small pet in the middle of a big photo may be too faint for the fine look and
             # too small in the centre crop for the gate, while the quick look saw it (unsure):
             # its crop answers if it passes the gate as a zoomed crop (tuning scenes: +3 of
             # 1,200 pets, no pet that is not there; make eval's scenes: no change either way).
             seen = [Candidate(r.crop, _float_box(r.box), fallback=True) for r in quick]
-            return [Candidate(centre, whole), *seen]
+            return [centre_candidate(), *seen]
         found = [self._refined(image, r) if locate.is_small(r, image.height) else r for r in found]
         candidates = [Candidate(r.crop, _float_box(r.box)) for r in found]
         if max(r.logit for r in found) < locate.SURE_PET_LOGIT:
-            candidates.append(Candidate(centre, whole, fallback=True))
+            candidates.append(centre_candidate(fallback=True))
         return candidates
 
     def _close_up(
@@ -203,12 +279,16 @@ class Classifier:
         pet: locate.Region,
         look: BackboneOutput,
         region: Box | None = None,
+        centre_pass: BackboneOutput | None = None,
     ) -> Candidate:
         """A lone pet in the middle of the photo (``region`` None: the photo's centre crop) or
         filling it (``region``: its box, read as a photo of its own), read off the quick look
-        when the head has a standardiser for it (models from 3.4 on)."""
-        region = region or centre_region(image)
+        when the head has a standardiser for it (models from 3.4 on), or named by the centre
+        crop's own pass when that has run already (``centre_pass``)."""
         box = _float_box(pet.box)
+        if region is None and centre_pass is not None:
+            return self._centre(image, box, centre_pass)
+        region = region or centre_region(image)
         if not self.head.reads_looks or look.feature_map is None:
             return Candidate(region, box)
         x0, y0, x1, y1 = region
@@ -226,6 +306,42 @@ class Classifier:
         found, output = self._find(image, scale, other_pet)
         regions = [locate.Region.around(f.box, image.width, image.height, f.logit) for f in found]
         return locate.drop_overlaps(regions), output
+
+    def _crop_look(
+        self, image: Image.Image
+    ) -> tuple[list[locate.Region], BackboneOutput, Image.Image]:
+        """The pets the finder sees in the centre crop's own pass (in ``image``'s pixels), that
+        pass, and ``image``."""
+        assert self.finder is not None
+        x0, y0, x1, y1 = centre_box(image.width, image.height, self.input_size)
+        output = self.backbone.run(to_model_input(image, self.input_size)[None])
+        assert output.feature_map is not None
+        w, h = x1 - x0, y1 - y0
+        found = self.finder.detect(output.feature_map[0], round(w), round(h), locate.MAX_PETS)
+        regions = [
+            locate.Region.around(
+                (f.box[0] + x0, f.box[1] + y0, f.box[2] + x0, f.box[3] + y0),
+                image.width,
+                image.height,
+                f.logit,
+            )
+            for f in found
+        ]
+        return locate.drop_overlaps(regions), output, image
+
+    def _crop_close_up(
+        self, image: Image.Image, regions: list[locate.Region], centre_pass: BackboneOutput
+    ) -> Candidate | None:
+        """The close-up the centre crop's pass settles by itself: a lone pet filling the crop's
+        middle (half of it in a photo too small for the fine look)."""
+        fine = locate.worth_fine_look(image.width, image.height, self.input_size)
+        side = locate.CROP_CLOSE_UP_SIDE if fine else locate.SMALL_PHOTO_CLOSE_UP_SIDE
+        if len(regions) != 1:
+            return None
+        (lone,) = regions
+        if not locate.fills_crop(lone, image.width, image.height, self.input_size, side):
+            return None
+        return self._centre(image, _float_box(lone.box), centre_pass)
 
     def _refined(self, image: Image.Image, region: locate.Region) -> locate.Region:
         """A small pet's box from a closer look at the square around it: the whole-photo looks
@@ -303,6 +419,28 @@ def single_threaded_blas() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """The photo's size from its header (no decoding), or None when it has none to read."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except Exception:  # noqa: BLE001 - decode_image gives the proper error for bad input
+        return None
+
+
+def _rescaled(
+    regions: list[locate.Region], image: Image.Image, seen_in: Image.Image
+) -> list[locate.Region]:
+    """Regions found in ``seen_in`` (a smaller decode of the same photo) in ``image``'s pixels."""
+    if seen_in.size == image.size:
+        return regions
+    f = image.width / seen_in.width
+    return [
+        locate.Region.around(tuple(v * f for v in r.box), image.width, image.height, r.logit)
+        for r in regions
+    ]
 
 
 def centre_region(image: Image.Image) -> Box:

@@ -3,7 +3,10 @@
 Why: the breed head looks at a 300 px square. A pet at the edge of a landscape photo, a small
 pet, or the second of two pets falls outside a centre crop. So the classifier first looks at the
 whole frame (aspect ratio kept) and the pet finder (classifier.finder) reads the backbone's
-feature map for where the pets are. Looks come in two sizes:
+feature map for where the pets are. A photo up to 4:3 is the exception: its centre crop holds
+three quarters of the frame, so the crop's own pass is its first look, and a lone pet filling
+the crop's middle is a close-up named by that pass (one pass instead of two); a small pet there,
+or none, goes on to the fine look, and anything else to the quick look. Looks come in two sizes:
 
 - the quick look, about the model's own pixel count (384x224 for 16:9): enough to tell a
   close-up, a lone pet filling the middle of the photo, which is most photos people send;
@@ -27,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from classifier.finder import iou
-from classifier.preprocess import CROP_FRACTION, short_side_for
+from classifier.preprocess import CROP_FRACTION, centre_box, short_side_for
 
 CELL = 32  # backbone stride: one feature-map cell per 32x32 input pixels
 MAX_PETS = 4
@@ -68,6 +71,16 @@ REFINE_MIN_IOU = 0.2  # the closer look's box must overlap the first one this mu
 # of 6-9 cells, and a cat pasted at the bottom of a portrait photo, 4.5 cells across, read as
 # a Maine Coon at 100% (its crop: Persian, 78%).
 LOOK_MIN_CELLS = 5.0
+# Photos at most this far from square (4:3 and 3:4, what phone cameras take by default) get the
+# centre crop's own pass as their first look: it holds three quarters of the frame.
+CROP_FIRST_ASPECT = 4 / 3 * 1.02
+# The finder's box for a close-up in the crop's own pass is smaller than in the look at the
+# whole frame (its boxes run big around a photo's frame): this share of the crop's side, with
+# the box's centre at most CROP_CLOSE_UP_OFFSET (share of the side) from the crop's, marks
+# close-ups there. A lone pet under CROP_SMALL_SIDE is no close-up: the fine look is next.
+CROP_CLOSE_UP_SIDE = 0.7
+CROP_CLOSE_UP_OFFSET = 0.12
+CROP_SMALL_SIDE = 0.45
 MIN_CROP_SIDE = 32  # pixels: a box smaller than this is widened (the crop is blown up anyway)
 DETAIL = 2.0  # decode photos to twice the crop's short side: small pets keep their detail
 
@@ -92,6 +105,29 @@ def fills_photo(region: Region, width: int, height: int) -> bool:
     body as two pets)."""
     x0, y0, x1, y1 = region.box
     return max((x1 - x0) / width, (y1 - y0) / height) >= FILLS_PHOTO
+
+
+def crop_first(width: int, height: int) -> bool:
+    """Whether the centre crop's pass is the first look at this photo."""
+    return max(width, height) / min(width, height) <= CROP_FIRST_ASPECT
+
+
+def crop_share(region: Region, width: int, height: int, input_size: int) -> tuple[float, float]:
+    """A pet found in the centre crop's own pass: its box's long side, and how far its centre
+    is from the crop's, as shares of the crop's side."""
+    x0, y0, x1, y1 = centre_box(width, height, input_size)
+    side = x1 - x0
+    bx0, by0, bx1, by1 = region.box
+    offset = max(abs((bx0 + bx1 - x0 - x1) / 2), abs((by0 + by1 - y0 - y1) / 2)) / side
+    return max(bx1 - bx0, by1 - by0) / side, offset
+
+
+def fills_crop(region: Region, width: int, height: int, input_size: int, min_side: float) -> bool:
+    """A pet found in the centre crop's own pass, big and in its middle: a close-up (the pass
+    cannot see whether the pet goes on outside the crop; one that does is read from the same
+    crop either way)."""
+    side, offset = crop_share(region, width, height, input_size)
+    return side >= min_side and offset <= CROP_CLOSE_UP_OFFSET
 
 
 def worth_fine_look(width: int, height: int, input_size: int) -> bool:
