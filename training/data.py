@@ -260,6 +260,18 @@ def popularity_prior(photos: Iterable[Photo], labels: tuple[Breed, ...]) -> np.n
     return np.where(pedigree, np.log(np.maximum(n, 1.0) / most), 0.0)
 
 
+def read_first_through_crop(photos: Iterable[Photo]) -> np.ndarray:
+    """Which photos serving reads through their centre crop's pass first (those up to 4:3:
+    classifier.locate.crop_first), from their headers."""
+    from classifier.locate import crop_first
+
+    def first(photo: Photo) -> bool:
+        with Image.open(photo.path) as img:
+            return crop_first(*img.size)
+
+    return np.array([first(p) for p in photos], dtype=bool)
+
+
 def scene_backgrounds(nonpets: list[Photo]) -> tuple[list[Photo], list[Photo]]:
     """The non-pet photos the pet finder trains its scenes on, and the ones make eval builds
     its scenes from (never the same: the eval measures scenes the finder never saw)."""

@@ -363,6 +363,7 @@ class Part:
     looks: np.ndarray
     look_logits: np.ndarray  # the whole quick look's ImageNet logits (the gate's)
     y: np.ndarray
+    crop_first: np.ndarray  # photos up to 4:3: serving reads them through the crop's pass
 
     def sample(self, head: LinearHead) -> calibrate.Sample:
         """Calibration logits: the centre crop's (the look answers alone only when it is sure
@@ -373,9 +374,11 @@ class Part:
         self, head: LinearHead, gate_at: float, pedigree: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities as serving answers these photos as close-ups, and which the quick look
-        answered alone (the others cost the crop's pass too)."""
+        answered alone (a photo up to 4:3 is answered by its crop's pass, a wider one by the
+        quick look when it is sure of a humble answer, else by its crop too)."""
         sees_pet = pet_mass(self.look_logits) >= gate_at
         alone = look_alone(head.for_looks().probabilities(self.looks), sees_pet, pedigree)
+        alone &= ~self.crop_first
         return head.close_up_probabilities(self.looks, self.features, alone), alone
 
 
@@ -392,7 +395,8 @@ def parts(
         photos = split.held if fold is None else split.train[split.fold == fold]
         y = np.array([index[split.photos[i].label] for i in photos])
         look, look_logits = looks[group].plain(photos)
-        out.append(Part(group, sets[group].plain(photos)[0], look, look_logits, y))
+        first = data.read_first_through_crop(split.photos[i] for i in photos)
+        out.append(Part(group, sets[group].plain(photos)[0], look, look_logits, y, first))
     return out
 
 
@@ -579,9 +583,10 @@ def evaluate(
     fitted: Fitted,
     small: dict[str, features.FeatureSet],
 ) -> dict:
-    """Hold-out figures per group, each photo answered as serving answers a close-up (the quick
-    look, and the crop too where the look is unsure); the hold-out's pedigree photos also as
-    the ordinary pets' small copies (``small``)."""
+    """Hold-out figures per group, each photo answered as serving answers a close-up (a photo
+    up to 4:3 by its crop's pass; a wider one by the quick look, and the crop too where the look
+    is unsure); the hold-out's pedigree photos also as the ordinary pets' small copies
+    (``small``)."""
     index = {b.label: i for i, b in enumerate(labels)}
     pedigree = np.array([b.pedigree for b in labels])
     threshold = fitted.calibration.confident_threshold
@@ -615,13 +620,16 @@ def evaluate(
     bar, gate_at = probe.bar, fitted.gate_threshold
     looks_head = fitted.head.for_looks()
 
-    def answered_alone(fs: features.FeatureSet, which: np.ndarray | None = None) -> np.ndarray:
+    def answered_alone(
+        fs: features.FeatureSet, photos: list[Photo], which: np.ndarray | None = None
+    ) -> np.ndarray:
         x, logits = fs.plain(which)
-        return look_alone(looks_head.probabilities(x), pet_mass(logits) >= gate_at, pedigree)
+        alone = look_alone(looks_head.probabilities(x), pet_mass(logits) >= gate_at, pedigree)
+        return alone & ~data.read_first_through_crop(photos)
 
     non_mass = pet_mass(sets[data.NONPET].plain()[1])
     nonpet = is_pet(non_mass, probe.nonpet_out_of_fold, gate_at, bar)
-    nonpet |= answered_alone(looks[data.NONPET])
+    nonpet |= answered_alone(looks[data.NONPET], dataset.nonpets)
     gate = {
         "threshold": gate_at,
         "probe_bar": bar,
@@ -634,7 +642,7 @@ def evaluate(
         x, logits = sets[group].plain(split.held)
         mass = pet_mass(logits)
         seen = is_pet(mass, fitted.head.pet_logit(x), gate_at, bar)
-        seen |= answered_alone(looks[group], split.held)
+        seen |= answered_alone(looks[group], [split.photos[i] for i in split.held], split.held)
         gate[f"{group}_rejected"] = float(1.0 - seen.mean())
         gate[f"{group}_rejected_by_mass"] = float((mass < gate_at).mean())
     metrics["pet_gate"] = gate

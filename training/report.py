@@ -258,7 +258,9 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         # 3.3: the mean of the fold heads, and a gate with the pet probe's second opinion.
         # 3.4: a close-up is read off the quick look (the crop only when the look is unsure).
         # 3.5: the pedigree cats' small copies are trained on (size no longer reads "domestic").
-        "version": f"{'3.5' if backbone.finetuned else '1.1'}.0+{args.variant}",
+        # 3.6: a photo up to 4:3 is read through its centre crop's pass first (serving; the
+        #      model files are 3.5's).
+        "version": f"{'3.6' if backbone.finetuned else '1.1'}.0+{args.variant}",
         "summary": f"Tells the breed of a cat or dog in a photo: {n_pedigree} breeds trained on "
         "labelled photos, or a domestic cat / mixed-breed dog, with a confidence calibrated on "
         'photos the model never saw; answers "no cat or dog" when neither the ImageNet head nor '
@@ -272,10 +274,14 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
         "before pooling; the breed head (breed_head.npz: standardise, linear, softmax with "
         "temperature) and the pet finder (pet_finder.npz: a small network over the feature "
         "map's cells that finds each pet in a look at the whole photo, classifier.finder) run "
-        "in NumPy. A close-up the quick look at the whole photo (its feature map pooled over the "
-        "centre crop, standardised by the head's look standardiser) is at least "
-        f"{LOOK_ALONE:.0%} sure is a domestic cat or a mixed breed, with ImageNet mass past the "
-        "gate's threshold, is answered from that look; any other gets its centre crop's pass.",
+        "in NumPy. A photo up to 4:3 is first read through its centre crop's pass, whose "
+        "feature map the pet finder reads too: a lone pet filling the crop's middle is a "
+        "close-up answered by that pass. A wider photo first gets a quick look at the whole "
+        "photo: a close-up it is at least "
+        f"{LOOK_ALONE:.0%} sure is a domestic cat or a mixed breed (its feature map pooled over "
+        "the centre crop, standardised by the head's look standardiser), with ImageNet mass past "
+        "the gate's threshold, is answered from that look; any other gets its centre crop's "
+        "pass.",
         "flip_tta": False,
         "confident_threshold": cal.confident_threshold,
         "pet_gate": {
@@ -439,9 +445,10 @@ def markdown(card: dict[str, Any]) -> str:
         "",
         "## Metrics, per hold-out group (never trained on)",
         "",
-        "Each photo answered as serving answers a close-up: the quick look where it is at least "
-        f"{LOOK_ALONE:.0%} sure of a domestic cat or a mixed breed, the centre crop elsewhere "
-        "(needed for "
+        "Each photo answered as serving answers a close-up: a photo up to 4:3 by its centre "
+        "crop's pass; a wider one by the quick look where that is at least "
+        f"{LOOK_ALONE:.0%} sure of a domestic cat or a mixed breed, by the centre crop elsewhere "
+        "(the crop's answer for "
         + ", ".join(
             f"{_pct(x.get('crop_pass'))} of {g}"
             for g, x in ((OXFORD, ox), (DOGS_EXTRA, de), (GENERIC, ge))
