@@ -137,7 +137,7 @@ class Classifier:
             if (seen[i] and (not c.fallback or probe[i] > 0) if whole[i] else zoomed_seen[i])
         ]
         found = [i for i in passed if not candidates[i].fallback]
-        scale = upright_scale(data, image)
+        scale = upright_scale(size, image)
         pets = [
             self._pet(probs[i], float(scores[i]), _scaled(candidates[i].box, scale, image), top_k)
             for i in (found or passed)
@@ -448,14 +448,11 @@ def centre_region(image: Image.Image) -> Box:
     return (0.0, 0.0, float(image.width), float(image.height))
 
 
-def upright_scale(data: bytes, image: Image.Image) -> float:
+def upright_scale(size: tuple[int, int] | None, image: Image.Image) -> float:
     """Original pixels per decoded pixel (big JPEGs are decoded at 1/2, 1/4 or 1/8): the file's
-    long side over the decoded long side, which a quarter turn does not change."""
-    try:
-        with Image.open(io.BytesIO(data)) as original:
-            return max(original.size) / max(image.size)
-    except Exception:  # noqa: BLE001 - already decoded once; fall back to "not scaled"
-        return 1.0
+    long side (``size``, from ``header_size``) over the decoded long side, which a quarter turn
+    does not change; 1.0 when the header could not be read."""
+    return max(size) / max(image.size) if size else 1.0
 
 
 def _scaled(box: Box, scale: float, image: Image.Image) -> tuple[int, int, int, int]:
