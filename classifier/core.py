@@ -207,7 +207,8 @@ class Classifier:
             # its body) gets the look at the whole frame, as other photos do.
             regions, centre_pass, seen_in = first or self._crop_look(image)
             quick = _rescaled(regions, image, seen_in)
-            close_up = self._crop_close_up(image, quick, centre_pass)
+            # A ``first`` pass has been asked this already (Classifier._classify).
+            close_up = None if first else self._crop_close_up(image, quick, centre_pass)
             if close_up is not None:
                 return [close_up]
             lone = quick[0] if len(quick) == 1 else None

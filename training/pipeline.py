@@ -592,9 +592,11 @@ def evaluate(
     threshold = fitted.calibration.confident_threshold
     metrics: dict = {"confident_threshold": threshold}
     held = []
+    answered_alone = {}  # per group: the hold-out close-ups the quick look answers by itself
     for part in parts(dataset, sets, looks, index):
         probs, alone = part.served(fitted.head, fitted.gate_threshold, pedigree)
         held.append((part, probs))
+        answered_alone[part.group] = alone
         split = dataset.groups[part.group]
         photos = [split.photos[i] for i in split.held]
         metrics[part.group] = report.group_metrics(
@@ -618,18 +620,13 @@ def evaluate(
     # its crop's ImageNet mass or pet probe.
     probe = fitted.probe
     bar, gate_at = probe.bar, fitted.gate_threshold
-    looks_head = fitted.head.for_looks()
-
-    def answered_alone(
-        fs: features.FeatureSet, photos: list[Photo], which: np.ndarray | None = None
-    ) -> np.ndarray:
-        x, logits = fs.plain(which)
-        alone = look_alone(looks_head.probabilities(x), pet_mass(logits) >= gate_at, pedigree)
-        return alone & ~data.read_first_through_crop(photos)
-
     non_mass = pet_mass(sets[data.NONPET].plain()[1])
     nonpet = is_pet(non_mass, probe.nonpet_out_of_fold, gate_at, bar)
-    nonpet |= answered_alone(looks[data.NONPET], dataset.nonpets)
+    look, look_logits = looks[data.NONPET].plain()
+    nonpet_alone = look_alone(
+        fitted.head.for_looks().probabilities(look), pet_mass(look_logits) >= gate_at, pedigree
+    )
+    nonpet |= nonpet_alone & ~data.read_first_through_crop(dataset.nonpets)
     gate = {
         "threshold": gate_at,
         "probe_bar": bar,
@@ -642,7 +639,7 @@ def evaluate(
         x, logits = sets[group].plain(split.held)
         mass = pet_mass(logits)
         seen = is_pet(mass, fitted.head.pet_logit(x), gate_at, bar)
-        seen |= answered_alone(looks[group], [split.photos[i] for i in split.held], split.held)
+        seen |= answered_alone[group]
         gate[f"{group}_rejected"] = float(1.0 - seen.mean())
         gate[f"{group}_rejected_by_mass"] = float((mass < gate_at).mean())
     metrics["pet_gate"] = gate
