@@ -23,7 +23,7 @@ endif
 VENV_TOOL = $(PYTHON) tools/venv.py --venv $(VENV) --python $(PYTHON)
 
 .PHONY: venv venv-train install install-train clean-venv run poll test lint format train eval \
-	finetune train-smoke bench clean check-fresh
+	finetune finetune-open-prepare train-smoke bench clean check-fresh
 
 venv:
 	@$(VENV_TOOL) ensure
@@ -67,6 +67,13 @@ finetune: venv-train
 	$(PY) -m training.finetune prepare
 	$(PY) -m training.finetune train --out build/finetune/runs
 	cp build/finetune/runs/long-kd3.npz training/checkpoints/efficientnet_lite2_pets.npz
+
+# The next fine-tuning, on every photo group: a compact copy small enough to travel to a
+# rented GPU machine, where tools/device_finetune.sh runs (docs/model.md).
+finetune-open-prepare: venv-train
+	$(PY) -m training.finetune prepare --groups all --short-side 224 --quality 45 \
+		--val-sample 250 --init training/checkpoints/efficientnet_lite2_pets.npz \
+		--out build/finetune/open
 
 train-smoke: venv-train
 	$(PY) -m training.pipeline --smoke --out build/smoke

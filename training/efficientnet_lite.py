@@ -38,9 +38,10 @@ def load_state_dict(variant: str) -> dict[str, np.ndarray]:
 
 
 def load_finetuned(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Weights and metadata written by `training.finetune` (float16 on disk, float32 here)."""
+    """Weights and metadata written by `training.finetune` (float16 on disk, float32 here);
+    a prepared ``init.npz`` has no metadata ({})."""
     with np.load(path) as npz:
-        meta = json.loads(str(npz["__meta__"]))
+        meta = json.loads(str(npz["__meta__"])) if "__meta__" in npz.files else {}
         state = {k: npz[k].astype(np.float32) for k in npz.files if k != "__meta__"}
     return state, meta
 

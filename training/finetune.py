@@ -4,8 +4,11 @@ Why: a logistic head on the frozen ImageNet backbone tops out near 91% on origin
 photos (docs/model.md). Fine-tuning the whole backbone with fresh random crops every epoch
 lets it learn breed details; the ImageNet head is *distilled* from the frozen original
 ("learning without forgetting"), so the "no cat or dog" gate keeps working on the same single
-network. The committed checkpoint was fine-tuned on the Oxford photos only; fine-tuning on the
-Stanford Dogs and ordinary-pet folders too is the next step (docs/model.md, model 3.0).
+network. The committed checkpoint was fine-tuned on the Oxford photos only. The next run goes
+on from it over every group (``prepare --groups all --init CHECKPOINT``, ``make
+finetune-open-prepare``, then tools/device_finetune.sh on a rented GPU; docs/model.md,
+"Fine-tuning on every group"): each checkpoint lists every photo its weights have seen, so
+that make train calibrates only on the others.
 
 Two steps, so the GPU step needs nothing but torch, numpy and Pillow:
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import math
@@ -42,6 +46,7 @@ from PIL import Image
 # Pure NumPy/Pillow modules: the package imports LiteRT lazily, so these load on a GPU machine
 # that has only torch, NumPy and Pillow, and evaluation here matches serving.
 from classifier import imagenet, preprocess
+from training import data
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "build" / "finetune"
@@ -50,6 +55,11 @@ DEFAULT_DIR = ROOT / "build" / "finetune"
 STORE_SHORT_SIDE = 288
 STORE_QUALITY = 75  # WebP
 VAL_FRACTION = 0.15
+# Fine-tuning on the Stanford and ordinary-pet photos too (--groups): this share of each of
+# their training photos is never fine-tuned on. make train calibrates on them (a photo the
+# backbone was tuned on scores too sure), so the share is bigger than Oxford's: the ordinary
+# dogs' "sure" threshold rule needs a few hundred of them.
+OPEN_VAL_FRACTION = 0.3
 SEED = 20261126
 
 
@@ -60,83 +70,165 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------- prepare (CPU)
 
 
+@dataclass(frozen=True)
+class Store:
+    """How the compact copy is written: the short side (never enlarged) and the WebP quality.
+    The defaults are the Oxford-only run's; the open-world run writes smaller copies so that
+    every group travels to a rented GPU machine in one go (docs/model.md)."""
+
+    short_side: int = STORE_SHORT_SIDE
+    quality: int = STORE_QUALITY
+
+
+@dataclass(frozen=True)
+class Part:
+    """One group's share of the compact copy: the photos fine-tuned on (``fit``), the
+    validation photos it never sees, and those of them copied for the run's own figures."""
+
+    group: str
+    fit: list
+    val: list
+    val_copied: list
+
+
+def group_parts(args: argparse.Namespace) -> list[Part]:
+    """Each group's training photos (the pipeline's seeded hold-out split: the hold-out is
+    never copied) split into fitting and validation photos."""
+
+    parts = []
+    rng = random.Random(args.seed)
+    for group in args.groups:
+        train, _ = data.split(data.LOADERS[group](args.data_dir), args.holdout, args.seed)
+        share = VAL_FRACTION if group == data.OXFORD else OPEN_VAL_FRACTION
+        fit, val = data.split(train, share, args.seed)
+        if args.limit:  # smoke runs: every Nth photo
+            fit, val = fit[:: args.limit], val[:: args.limit]
+        copied = val
+        if group != data.OXFORD and args.val_sample and len(val) > args.val_sample:
+            copied = sorted(rng.sample(val, args.val_sample), key=lambda p: p.path.as_posix())
+        parts.append(Part(group, fit, val, copied))
+    return parts
+
+
+def init_lineage(args: argparse.Namespace) -> dict:
+    """What the weights fine-tuning starts from have seen already: the groups and every photo
+    they were fine-tuned on (none for the ImageNet weights). A checkpoint from before these
+    were recorded was fine-tuned on the Oxford training photos minus its validation ones."""
+    from training.efficientnet_lite import load_finetuned
+
+    if args.init is None:
+        return {"groups": [], "fine_tuned_on": []}
+    _, meta = load_finetuned(args.init)
+    if "fine_tuned_on" in meta:
+        return {"groups": meta["groups"], "fine_tuned_on": meta["fine_tuned_on"]}
+    train, _ = data.split(data.load_oxford(args.data_dir), args.holdout, args.seed)
+    unseen = set(meta.get("validation_photos", []))
+    seen = [p.relative(args.data_dir) for p in train if p.relative(args.data_dir) not in unseen]
+    return {"groups": [data.OXFORD], "fine_tuned_on": sorted(seen)}
+
+
+def check_unseen(args: argparse.Namespace, parts: list[Part], lineage: dict) -> None:
+    """The validation photos must be ones the starting weights never saw either: make train
+    calibrates on them (a photo the backbone saw scores too sure)."""
+    seen = set(lineage["fine_tuned_on"])
+    for part in parts:
+        shown = [p for p in part.val if p.relative(args.data_dir) in seen]
+        if shown:
+            raise SystemExit(
+                f"{args.init.name} was fine-tuned on {len(shown)} of the {part.group} photos "
+                "this split keeps for validation: prepare with the seed and hold-out it was "
+                "made with"
+            )
+
+
 def prepare(args: argparse.Namespace) -> int:
-    """Write ``manifest.csv``, ``images/``, ``nonpet/`` and ``init.npz`` under ``--out``."""
-    from training import data
+    """Write ``manifest.csv``, ``images/``, ``nonpet/``, ``labels.json`` and, unless fine-tuning
+    goes on from a checkpoint (``--init``), ``init.npz`` under ``--out``."""
     from training.efficientnet_lite import load_state_dict
 
-    labels = _labels()
-    pets = data.load_oxford(args.data_dir)
-    train, held = data.split(pets, args.holdout, args.seed)
-    fit, val = data.split(train, VAL_FRACTION, args.seed)
+    labels = _labels(args.groups)
+    parts = group_parts(args)
+    lineage = init_lineage(args)
+    check_unseen(args, parts, lineage)
     nonpets = data.load_nonpets(args.data_dir)
-    if args.limit:  # smoke runs: every Nth photo
-        fit, val, nonpets = fit[:: args.limit], val[:: args.limit], nonpets[:: args.limit]
+    if args.limit:
+        nonpets = nonpets[:: args.limit]
     out: Path = args.out
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "nonpet").mkdir(parents=True, exist_ok=True)
     rows = []
-    for subset, photos in (("fit", fit), ("val", val)):
-        for photo in photos:
-            rel = photo.path.relative_to(args.data_dir).as_posix()
-            name = f"images/{len(rows):05d}.webp"
-            rows.append(
-                {
-                    "file": name,
-                    "source": rel,
-                    "label": photo.label,
-                    "kind": photo.kind,
-                    "subset": subset,
-                    "index": labels.index(photo.label),
-                }
-            )
+    for subset in ("fit", "val"):
+        for part in parts:
+            for photo in part.fit if subset == "fit" else part.val_copied:
+                rows.append(
+                    {
+                        "file": f"images/{len(rows):05d}.webp",
+                        "source": photo.path.relative_to(args.data_dir).as_posix(),
+                        "label": photo.label,
+                        "kind": photo.kind,
+                        "subset": subset,
+                        "index": labels.index(photo.label),
+                        "group": part.group,
+                    }
+                )
     for i, photo in enumerate(nonpets):
-        name = f"nonpet/{i:04d}.webp"
         rows.append(
             {
-                "file": name,
+                "file": f"nonpet/{i:04d}.webp",
                 "source": photo.path.relative_to(args.data_dir).as_posix(),
                 "label": "",
                 "kind": photo.kind,
                 "subset": "nonpet",
                 "index": -1,
+                "group": data.NONPET,
             }
         )
     sources = {r["file"]: args.data_dir / r["source"] for r in rows}
+    store = Store(args.short_side, args.quality)
 
-    def store(name: str) -> int:
+    def write(name: str) -> int:
         img = Image.open(sources[name])
         img = img.convert("RGB")
-        scale = STORE_SHORT_SIDE / min(img.size)
+        scale = store.short_side / min(img.size)
         if scale < 1:
             size = (round(img.width * scale), round(img.height * scale))
             img = img.resize(size, Image.Resampling.BICUBIC)
         buffer = io.BytesIO()
-        img.save(buffer, "WEBP", quality=STORE_QUALITY, method=4)
+        img.save(buffer, "WEBP", quality=store.quality, method=4)
         (out / name).write_bytes(buffer.getvalue())
         return len(buffer.getvalue())
 
     with ThreadPoolExecutor(4) as pool:
-        total = sum(pool.map(store, sources))
+        total = sum(pool.map(write, sources))
     with (out / "manifest.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    state = load_state_dict(args.variant)
-    np.savez_compressed(out / "init.npz", **{k: v.astype(np.float16) for k, v in state.items()})
+    if args.init is None:
+        state = load_state_dict(args.variant)
+        np.savez_compressed(out / "init.npz", **{k: v.astype(np.float16) for k, v in state.items()})
+    lineage["init_sha256"] = sha256_file(args.init or out / "init.npz")
+    (out / "lineage.json").write_text(json.dumps(lineage))
     (out / "labels.json").write_text(json.dumps(labels))
+    fit, val = sum(len(p.fit) for p in parts), sum(len(p.val) for p in parts)
+    copied = sum(len(p.val_copied) for p in parts)
     log(
-        f"prepared {len(fit)} fine-tuning + {len(val)} validation photos and {len(nonpets)} "
-        f"non-pets ({total / 1e6:.1f} MB) in {out}; the {len(held)} hold-out photos stay out"
+        f"prepared {fit} fine-tuning + {val} validation photos ({copied} of them copied) of "
+        f"{', '.join(args.groups)} and {len(nonpets)} non-pets ({total / 1e6:.1f} MB) in {out}; "
+        "the hold-out photos stay out"
     )
     return 0
 
 
-def _labels() -> list[str]:
-    """The breeds the committed checkpoint was fine-tuned on: the Oxford-IIIT Pet 37."""
+def _labels(groups: list[str]) -> list[str]:
+    """The breed layer's labels: the Oxford-IIIT Pet 37 for the Oxford-only run (the committed
+    checkpoint's), every label of unique_labels.csv once other groups are fine-tuned on."""
     from classifier.labels import SOURCES, load_labels
 
-    return [b.label for b in load_labels(ROOT / "unique_labels.csv") if b.source == SOURCES[0]]
+    breeds = load_labels(ROOT / "unique_labels.csv")
+    if list(groups) == [data.OXFORD]:
+        return [b.label for b in breeds if b.source == SOURCES[0]]
+    return [b.label for b in breeds]
 
 
 # --------------------------------------------------------------------------- train (GPU)
@@ -163,6 +255,10 @@ class Config:
     label_smoothing: float = 0.1
     drop_path: float = 0.1
     freeze_bn: bool = True  # keep BatchNorm statistics (small batches, keeps ImageNet behaviour)
+    # Weigh each label's photos to one label's worth in the loss (as the breed head is fitted):
+    # once every group is fine-tuned on, the two non-pedigree labels hold 560 photos each and
+    # a rare Stanford breed 20.
+    balanced: bool = False
     seed: int = SEED
 
 
@@ -173,6 +269,7 @@ class Photos:
     original: np.ndarray
     eval_pixels: np.ndarray  # serving preprocessing: (N, S, S, 3) uint8
     files: list[str] = field(default_factory=list)
+    groups: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
 
 
 def load_subset(directory: Path, rows: list[dict], device, eval_size: int) -> Photos:
@@ -180,7 +277,7 @@ def load_subset(directory: Path, rows: list[dict], device, eval_size: int) -> Ph
 
     def read(row: dict):
         img = Image.open(directory / row["file"]).convert("RGB")
-        return np.asarray(img), preprocess.to_model_input(img, eval_size)
+        return np.array(img), preprocess.to_model_input(img, eval_size)
 
     with ThreadPoolExecutor(8) as pool:
         decoded = list(pool.map(read, rows))
@@ -190,6 +287,8 @@ def load_subset(directory: Path, rows: list[dict], device, eval_size: int) -> Ph
         original=np.array([r["kind"] == "original" for r in rows]),
         eval_pixels=np.stack([e for _, e in decoded]),
         files=[r["source"] for r in rows],
+        # Manifests from before the open-world run hold Oxford photos only.
+        groups=np.array([r.get("group") or data.OXFORD for r in rows], dtype=object),
     )
 
 
@@ -264,7 +363,31 @@ def mean_per_class(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean([(pred[y == c] == c).mean() for c in np.unique(y)]))
 
 
-def train_one(cfg: Config, init: dict, fit: Photos, val: Photos, nonpet: Photos, device) -> dict:
+@dataclass(frozen=True)
+class Labels:
+    """The breed layer's labels (``labels.json``) and which of them are pedigree breeds."""
+
+    names: list[str]
+    pedigree: np.ndarray  # bool per label
+
+    @classmethod
+    def read(cls, directory: Path) -> Labels:
+        from classifier.labels import NON_PEDIGREE
+
+        names = json.loads((directory / "labels.json").read_text())
+        return cls(names, np.array([name not in NON_PEDIGREE for name in names]))
+
+
+def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
+    """Per label, the loss weight that gives each label present one label's worth."""
+    counts = np.bincount(labels, minlength=classes).astype(np.float64)
+    weights = np.where(counts > 0, len(labels) / (max(1, (counts > 0).sum()) * counts.clip(1)), 0)
+    return weights.astype(np.float32)
+
+
+def train_one(
+    cfg: Config, init: dict, fit: Photos, val: Photos, nonpet: Photos, labels: Labels, device
+) -> dict:
     import torch
     from torch.nn import functional as F
 
@@ -277,8 +400,11 @@ def train_one(cfg: Config, init: dict, fit: Photos, val: Photos, nonpet: Photos,
         p.requires_grad_(False)
     model = EfficientNetLite(init, drop_path=cfg.drop_path).to(device)
     model = model.to(memory_format=torch.channels_last)
-    n_classes = int(max(fit.labels.max(), val.labels.max())) + 1
+    n_classes = len(labels.names)
     head = torch.nn.Linear(model.num_features, n_classes).to(device)
+    weight = None
+    if cfg.balanced:
+        weight = torch.from_numpy(class_weights(fit.labels, n_classes)).to(device)
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
 
@@ -328,7 +454,10 @@ def train_one(cfg: Config, init: dict, fit: Photos, val: Photos, nonpet: Photos,
                 with torch.no_grad():
                     _, inet_teacher = teacher(x)
                 loss = F.cross_entropy(
-                    head(features[: len(idx)]).float(), y, label_smoothing=cfg.label_smoothing
+                    head(features[: len(idx)]).float(),
+                    y,
+                    weight=weight,
+                    label_smoothing=cfg.label_smoothing,
                 )
                 if cfg.distill:
                     t = cfg.distill_temperature
@@ -350,7 +479,9 @@ def train_one(cfg: Config, init: dict, fit: Photos, val: Photos, nonpet: Photos,
             "seconds": round(time.perf_counter() - t0, 1),
         }
         if epoch + 1 == cfg.epochs or (epoch + 1) % 5 == 0:
-            record.update(evaluate(model, head, val, nonpet, teacher_val, teacher_non, device))
+            record.update(
+                evaluate(model, head, val, nonpet, labels, teacher_val, teacher_non, device)
+            )
         history.append(record)
         log(
             f"  [{cfg.name}] "
@@ -366,20 +497,34 @@ def train_one(cfg: Config, init: dict, fit: Photos, val: Photos, nonpet: Photos,
     }
 
 
-def evaluate(model, head, val: Photos, nonpet: Photos, teacher_val, teacher_non, device) -> dict:
+def evaluate(
+    model, head, val: Photos, nonpet: Photos, labels: Labels, teacher_val, teacher_non, device
+) -> dict:
+    """Validation figures: the ``val_*`` ones on the Oxford photos (the card's target), one
+    top-1 per other group fine-tuned on, and for the ordinary pets how many are answered
+    domestic / mixed."""
     probs, inet = predict(model, head, val.eval_pixels, device)
     _, inet_non = predict(model, head, nonpet.eval_pixels, device)
     pred = probs.argmax(1)
     pet_val = imagenet.pet_mass(inet)
     threshold = imagenet.gate_threshold(pet_val)
-    return {
-        "val_top1": float((pred == val.labels).mean()),
-        "val_mean_per_class": mean_per_class(pred, val.labels),
-        "val_original_top1": float((pred[val.original] == val.labels[val.original]).mean()),
+    ox = val.groups == data.OXFORD
+    figures = {
+        "val_top1": float((pred[ox] == val.labels[ox]).mean()),
+        "val_mean_per_class": mean_per_class(pred[ox], val.labels[ox]),
+        "val_original_top1": float(
+            (pred[ox & val.original] == val.labels[ox & val.original]).mean()
+        ),
         "nonpet_rejected": float((imagenet.pet_mass(inet_non) < threshold).mean()),
         "imagenet_agreement_nonpet": float((inet_non.argmax(1) == teacher_non.argmax(1)).mean()),
         "imagenet_agreement_val": float((inet.argmax(1) == teacher_val.argmax(1)).mean()),
     }
+    for group in sorted(set(val.groups) - {data.OXFORD}):
+        rows = val.groups == group
+        figures[f"{group}_top1"] = float((pred[rows] == val.labels[rows]).mean())
+        if group == data.GENERIC:
+            figures[f"{group}_non_pedigree"] = float((~labels.pedigree[pred[rows]]).mean())
+    return figures
 
 
 # The experiments of docs/model.md; SHIPPED is the one whose checkpoint is committed.
@@ -393,7 +538,36 @@ CONFIGS = {
     "long-bg-kd3": Config(name="long-bg-kd3", epochs=30, background_crops=32, distill=3.0),
     "long-kd3": Config(name="long-kd3", epochs=30, distill=3.0),
     "long40-bg": Config(name="long40-bg", epochs=40, background_crops=32),
+    # Every group (prepare --groups all), on from the committed checkpoint, which is also the
+    # distillation teacher: tools/device_finetune.sh runs both in one rented-GPU call.
+    "open-kd3": Config(name="open-kd3", epochs=15, lr=1e-4, distill=3.0, balanced=True),
+    "open-kd3-lr3e-4": Config(
+        name="open-kd3-lr3e-4", epochs=15, lr=3e-4, distill=3.0, balanced=True
+    ),
 }
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fine_tuned_on(fit: Photos, directory: Path, init: Path) -> dict:
+    """What a new checkpoint records of the photos its weights have seen, its start's included
+    (``lineage.json``, written by prepare): the groups and every photo fine-tuned on. make
+    train calibrates on the other training photos."""
+    path = directory / "lineage.json"
+    if path.exists():
+        lineage = json.loads(path.read_text())
+        if lineage["init_sha256"] != sha256_file(init):
+            raise SystemExit(f"{directory} was prepared for other starting weights than {init}")
+    elif init.name == "init.npz":  # prepared before lineage.json: the ImageNet weights
+        lineage = {"groups": [], "fine_tuned_on": []}
+    else:
+        raise SystemExit(f"{directory} has no lineage.json: prepare again with --init {init}")
+    return {
+        "groups": sorted(set(lineage["groups"]) | set(fit.groups)),
+        "fine_tuned_on": sorted(set(lineage["fine_tuned_on"]) | set(fit.files)),
+    }
 
 
 def train(args: argparse.Namespace) -> int:
@@ -421,7 +595,12 @@ def train(args: argparse.Namespace) -> int:
         f"loaded {', '.join(f'{len(v.images)} {k}' for k, v in subsets.items())} photos "
         f"in {time.perf_counter() - t0:.0f} s"
     )
-    init = dict(np.load(directory / "init.npz"))
+    from training.efficientnet_lite import load_finetuned
+
+    init_path = args.init or directory / "init.npz"
+    init, _ = load_finetuned(init_path)
+    labels = Labels.read(directory)
+    lineage = fine_tuned_on(subsets["fit"], directory, init_path)
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
     deadline = time.perf_counter() + args.time_budget
@@ -433,12 +612,15 @@ def train(args: argparse.Namespace) -> int:
             log(f"skipping {name}: not enough time left in --time-budget")
             continue
         started = time.perf_counter()
-        result = train_one(cfg, init, subsets["fit"], subsets["val"], subsets["nonpet"], device)
+        result = train_one(
+            cfg, init, subsets["fit"], subsets["val"], subsets["nonpet"], labels, device
+        )
         result["seconds"] = time.perf_counter() - started
         state = result.pop("state")
         meta = {key: value for key, value in result.items()}
         meta["validation_photos"] = subsets["val"].files
         meta["fit_photos"] = len(subsets["fit"].images)
+        meta |= lineage
         np.savez_compressed(
             args.out / f"{name}.npz",
             __meta__=np.array(json.dumps(meta)),
@@ -472,6 +654,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--holdout", type=float, default=0.2)
     p.add_argument("--limit", type=int, default=0, help="keep every Nth photo (smoke runs)")
+    p.add_argument(
+        "--groups",
+        nargs="+",
+        default=[data.OXFORD],
+        choices=[*data.PET_GROUPS, "all"],
+        help="the photo folders to fine-tune on (default: oxford-pets, the committed run)",
+    )
+    p.add_argument("--short-side", type=int, default=STORE_SHORT_SIDE, help="stored photos' side")
+    p.add_argument("--quality", type=int, default=STORE_QUALITY, help="stored photos' WebP quality")
+    p.add_argument(
+        "--val-sample",
+        type=int,
+        default=0,
+        help="copy at most this many validation photos of each non-Oxford group (0: all)",
+    )
+    p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="the checkpoint `train --init` will start from: no init.npz is written, and its "
+        "validation photos must stay out of the fine-tuning",
+    )
     t = sub.add_parser("train", help="fine-tune (GPU recommended)")
     t.add_argument("--data", type=Path, default=DEFAULT_DIR / "data")
     t.add_argument("--out", type=Path, default=DEFAULT_DIR / "runs")
@@ -481,11 +685,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--eval-size", type=int, default=300)
     t.add_argument("--limit", type=int, default=0, help="keep every Nth photo (smoke runs)")
     t.add_argument("--time-budget", type=float, default=float("inf"), help="seconds")
+    t.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this checkpoint (also the distillation teacher) instead of the "
+        "prepared ImageNet weights (init.npz)",
+    )
     args = parser.parse_args(argv)
     if args.command == "prepare":
         from training.data import resolve_data_dir
 
         args.data_dir = resolve_data_dir(args.data_dir)
+        if "all" in args.groups:
+            args.groups = list(data.PET_GROUPS)
     return args
 
 

@@ -160,8 +160,9 @@ class Fitted:
 
 def split_data(args: argparse.Namespace, labels: tuple[Breed, ...]) -> Dataset:
     """Hold-outs per group; the Oxford one is the split the committed checkpoint was
-    fine-tuned on (the checkpoint's validation photos are the Oxford calibration photos, all in
-    fold 0: the other Oxford photos were seen by the fine-tuning, so their scores flatter)."""
+    fine-tuned on. Only photos the backbone was never fine-tuned on calibrate (a photo it saw
+    scores too sure): of a group it was fine-tuned on, its validation photos (``calibration_
+    folds``); of the others, every training photo."""
     known = {b.label for b in labels}
     groups = {}
     for group, loader in data.LOADERS.items():
@@ -174,13 +175,7 @@ def split_data(args: argparse.Namespace, labels: tuple[Breed, ...]) -> Dataset:
         # Oxford's hold-out is the checkpoint's; the others may be drawn again (--holdout-seed).
         seed = args.seed if group == OXFORD else args.holdout_seed
         train, held = data.split(photos, data.HOLDOUT, seed)
-        if group == OXFORD and args.validation_photos is not None and not args.smoke:
-            calib_set = set(args.validation_photos)
-            fold = np.array([0 if p.relative(args.data_dir) in calib_set else -1 for p in train])
-            if {p.relative(args.data_dir) for p in held} & calib_set:
-                raise SystemExit("the checkpoint was fine-tuned on another split")
-        else:
-            fold = data.folds(train, args.calibration_folds, args.seed)
+        fold = calibration_folds(args, group, train, held)
         index = {p.path: i for i, p in enumerate(photos)}
         groups[group] = GroupSplit(
             photos,
@@ -194,6 +189,37 @@ def split_data(args: argparse.Namespace, labels: tuple[Breed, ...]) -> Dataset:
         )
     nonpets = data.load_nonpets(args.data_dir)
     return Dataset(args.data_dir, groups, nonpets[::12] if args.smoke else nonpets)
+
+
+def calibration_folds(
+    args: argparse.Namespace, group: str, train: list[Photo], held: list[Photo]
+) -> np.ndarray:
+    """Per training photo its calibration fold, -1 for a photo the backbone was fine-tuned on.
+    The committed checkpoint (fine-tuned on Oxford photos only, from before checkpoints listed
+    their photos) gives its Oxford validation photos, all in fold 0."""
+    relative = [p.relative(args.data_dir) for p in train]
+    seen = args.fine_tuned_on
+    if args.smoke or args.validation_photos is None:
+        return data.folds(train, args.calibration_folds, args.seed)
+    if seen is None:  # the committed checkpoint
+        if group != OXFORD:
+            return data.folds(train, args.calibration_folds, args.seed)
+        calib_set = set(args.validation_photos)
+        if {p.relative(args.data_dir) for p in held} & calib_set:
+            raise SystemExit("the checkpoint was fine-tuned on another split")
+        return np.array([0 if r in calib_set else -1 for r in relative])
+    if {p.relative(args.data_dir) for p in held} & seen:
+        raise SystemExit(
+            f"the checkpoint was fine-tuned on {group} hold-out photos (another split, or "
+            "--holdout-seed): its figures would flatter"
+        )
+    unseen = np.array([r not in seen for r in relative], dtype=bool)
+    fold = np.full(len(train), -1)
+    if unseen.any():
+        fold[unseen] = data.folds(
+            [p for p, u in zip(train, unseen, strict=True) if u], args.calibration_folds, args.seed
+        )
+    return fold
 
 
 def smoke_subset(photos: list[Photo]) -> list[Photo]:
@@ -211,9 +237,13 @@ def export_backbone(args: argparse.Namespace, dataset: Dataset) -> Backbone:
     finetuned = args.backbone != "imagenet"
     if finetuned:
         weights = sha256_file(Path(args.backbone))
+        tuned = "the Oxford-IIIT Pet training photos minus the validation ones"
+        if args.fine_tuned_groups:
+            tuned = f"the training photos of {', '.join(args.fine_tuned_groups)} minus their "
+            tuned += "validation ones"
         description = (
-            "EfficientNet-Lite2 ImageNet weights fine-tuned on the Oxford-IIIT Pet training "
-            "photos minus the validation ones (python -m training.finetune), checkpoint "
+            f"EfficientNet-Lite2 ImageNet weights fine-tuned on {tuned} (python -m "
+            "training.finetune), checkpoint "
             f"training/checkpoints/{Path(args.backbone).name} sha256 {weights}"
         )
     else:
@@ -764,12 +794,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.c_grid = [0.1] if args.smoke else C_GRID
     args.calibration_folds = 2 if args.smoke else CALIBRATION_FOLDS  # a fit is ~25 s even there
     args.validation_photos = None
+    args.fine_tuned_on = None  # every photo the checkpoint was fine-tuned on, where it lists them
+    args.fine_tuned_groups = None
     args.finetuned_state = None
     if args.backbone != "imagenet":
         from training.efficientnet_lite import load_finetuned
 
         args.finetuned_state, meta = load_finetuned(Path(args.backbone))
         args.validation_photos = meta["validation_photos"]
+        if "fine_tuned_on" in meta:
+            args.fine_tuned_on = set(meta["fine_tuned_on"])
+            args.fine_tuned_groups = list(meta["groups"])
     return args
 
 

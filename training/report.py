@@ -238,6 +238,24 @@ def summary_lines(metrics: dict) -> list[str]:
 # --------------------------------------------------------------------------- card
 
 
+def calibration_photos(args, dataset) -> str:
+    """The photos that calibrated, in the card's words: those the backbone never saw."""
+    if getattr(args, "fine_tuned_on", None) is None:  # the committed Oxford-only checkpoint
+        return (
+            "the Oxford validation photos the fine-tuned backbone never saw and every Stanford "
+            "and ordinary-pet training photo, each scored by a head fitted without its quarter "
+            "(four folds)"
+        )
+    counts = ", ".join(
+        f"{group} {int(split.calib.sum())} of {len(split.train)}"
+        for group, split in dataset.groups.items()
+    )
+    return (
+        f"the training photos the fine-tuned backbone never saw ({counts}), each scored by a "
+        "head fitted without its quarter (four folds)"
+    )
+
+
 def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metrics: dict) -> dict:
     cal = fitted.calibration
     size = backbone.size
@@ -330,9 +348,7 @@ def build_card(args, dataset, backbone, labels: tuple[Breed, ...], fitted, metri
                 "non_pedigree_log_prior": {"cat": cal.domestic_prior, "dog": cal.mixed_prior},
                 "mixed_prior_max_cost": cal.mixed_cost,
                 "confident_threshold": cal.confident_threshold,
-                "photos": "the Oxford validation photos the fine-tuned backbone never saw and "
-                "every Stanford and ordinary-pet training photo, each scored by a head fitted "
-                "without its quarter (four folds)",
+                "photos": calibration_photos(args, dataset),
             },
             "seed": args.seed,
             "command": command,

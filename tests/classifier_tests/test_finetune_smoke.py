@@ -69,3 +69,63 @@ def test_prepare_train_and_export_a_checkpoint(tmp_path: Path) -> None:
     assert 0.0 <= summary[0]["final"]["val_top1"] <= 1.0
     model = build_model("lite2", state=state, input_size=64)
     assert model.output_shape == [(None, 1280), (None, 1000), (None, 2, 2, 1280)]
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the checkout")
+def test_every_group_on_from_the_checkpoint_keeps_calibration_photos_unseen(
+    tmp_path: Path,
+) -> None:
+    """The open-world run (every group, on from the committed checkpoint) records every photo
+    its weights have seen, the checkpoint's Oxford ones included, and make train then
+    calibrates only on the others."""
+    import argparse
+
+    from training import data
+    from training.efficientnet_lite import load_finetuned
+    from training.finetune import main
+    from training.pipeline import FINETUNED, calibration_folds
+
+    prepared, runs = tmp_path / "data", tmp_path / "runs"
+    init = ["--init", str(FINETUNED)]
+    args = ["prepare", "--out", str(prepared), "--groups", "all", "--limit", "50", *init]
+    assert main([*args, "--short-side", "224", "--quality", "45", "--val-sample", "5"]) == 0
+    with (prepared / "manifest.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["group"] for r in rows if r["subset"] == "fit"} == set(data.PET_GROUPS)
+    labels = json.loads((prepared / "labels.json").read_text())
+    assert "domestic_cat" in labels and "golden_retriever" in labels and len(labels) > 37
+    lineage = json.loads((prepared / "lineage.json").read_text())
+    _, checkpoint = load_finetuned(FINETUNED)
+    assert lineage["groups"] == [data.OXFORD]
+    assert not set(lineage["fine_tuned_on"]) & set(checkpoint["validation_photos"])
+    assert not {r["source"] for r in rows if r["subset"] == "val"} & set(lineage["fine_tuned_on"])
+
+    train_args = ["--data", str(prepared), "--out", str(runs), "--epochs", "1", "--batch", "8"]
+    train_args += ["--configs", "open-kd3", "--limit", "3", "--eval-size", "64", *init]
+    assert main(["train", *train_args]) == 0
+    _, meta = load_finetuned(runs / "open-kd3.npz")
+    assert meta["groups"] == sorted(data.PET_GROUPS)
+    seen = set(meta["fine_tuned_on"])
+    assert set(lineage["fine_tuned_on"]) <= seen
+    summary = json.loads((runs / "summary.json").read_text())
+    assert 0.0 <= summary[0]["final"]["pets-generic_non_pedigree"] <= 1.0
+
+    pipeline_args = argparse.Namespace(
+        smoke=False,
+        data_dir=DATA,
+        seed=20261126,
+        calibration_folds=4,
+        validation_photos=meta["validation_photos"],
+        fine_tuned_on=seen,
+    )
+    for group in data.PET_GROUPS:
+        train, held = data.split(data.LOADERS[group](DATA), data.HOLDOUT, 20261126)
+        fold = calibration_folds(pipeline_args, group, train, held)
+        calibrating = {p.relative(DATA) for p, f in zip(train, fold, strict=True) if f >= 0}
+        assert calibrating and not calibrating & seen
+        assert {p.relative(DATA) for p in train} - calibrating <= seen
+        # Another hold-out draw would measure photos the backbone was tuned on: refused.
+        if group != data.OXFORD:
+            other_train, other_held = data.split(data.LOADERS[group](DATA), data.HOLDOUT, 7)
+            with pytest.raises(SystemExit, match="hold-out"):
+                calibration_folds(pipeline_args, group, other_train, other_held)
