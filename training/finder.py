@@ -198,6 +198,7 @@ def _unpack(rows: np.ndarray) -> list[tuple[finder.Box, float]]:
 class FinderFit:
     finder: PetFinder
     validation: dict[str, float]  # scenes; per-cell accuracy and box error on held-out ones
+    inputs: str = ""  # what it was fitted from (training.pipeline.finder_inputs)
 
 
 def fit_finder(looks: SceneLooks, seed: int, log: Callable[[str], None] = print) -> FinderFit:

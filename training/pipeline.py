@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import inspect
+import json
 import random
 import shutil
 import sys
@@ -36,6 +37,7 @@ import numpy as np
 
 from classifier import locate
 from classifier.decode import decode_image
+from classifier.finder import PetFinder
 from classifier.head import LinearHead, look_alone
 from classifier.imagenet import (
     PET_REJECT_BUDGET,
@@ -55,6 +57,7 @@ from training.data import GENERIC, OXFORD, Photo
 
 ROOT = Path(__file__).resolve().parent.parent
 TFLITE_NAME = "breed_model.tflite"
+SHIPPED_MODEL = ROOT / "model"  # the committed model (its int8 export is reused: shipped_export)
 HEAD_NAME = "breed_head.npz"
 FINDER_NAME = "pet_finder.npz"
 FINDER_SCENES = 6000  # ~5 minutes to render and look at on 2 cores; the fit ~2 minutes
@@ -132,6 +135,7 @@ class Backbone:
     description: str  # for the card
     finetuned: bool
     quantisation: str
+    weights: str  # the checkpoint's sha256, or imagenet-<variant>
 
 
 @dataclass
@@ -231,7 +235,7 @@ def smoke_subset(photos: list[Photo]) -> list[Photo]:
 
 def export_backbone(args: argparse.Namespace, dataset: Dataset) -> Backbone:
     """Port the weights to Keras and export full-int8 LiteRT; reuse an earlier export of the
-    same weights, size and seed (TensorFlow's conversion is deterministic, and slow)."""
+    same weights, size and seed (slow), or the committed model's (``shipped_export``)."""
     from training.efficientnet_lite import INPUT_SIZES
 
     finetuned = args.backbone != "imagenet"
@@ -253,14 +257,64 @@ def export_backbone(args: argparse.Namespace, dataset: Dataset) -> Backbone:
     key = f"{args.variant}-{size}-{weights[:16]}-{args.seed}{'-smoke' if args.smoke else ''}"
     work = args.work / key
     tflite, note = work / TFLITE_NAME, work / "quantisation.txt"
-    if tflite.exists() and note.exists():
+    committed = None if args.smoke or args.fresh else shipped_export(weights, size, args.seed)
+    if committed is not None:
+        # Before any export of this machine's own in the cache: the committed one is the model.
+        log(f"      the committed model's export of these weights: {committed[0]}")
+        work.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(committed[0], tflite)
+        note.write_text(committed[1], encoding="utf-8")
+    elif tflite.exists() and note.exists():
         log(f"      reusing {tflite}")
     else:
         quantisation = convert(args, dataset, size, tflite)
         note.write_text(quantisation, encoding="utf-8")
     quantisation = note.read_text(encoding="utf-8")
     log(f"      {tflite.stat().st_size / 1e6:.1f} MB; {quantisation}")
-    return Backbone(tflite, size, description, finetuned, quantisation)
+    return Backbone(tflite, size, description, finetuned, quantisation, weights)
+
+
+def shipped(step: str, inputs: object, name: str) -> tuple[Path, dict] | None:
+    """The committed model's file ``name`` and card, when its ``step`` ("export", "finder") was
+    made from these very ``inputs``. TensorFlow's int8 conversion and torch's fit of the finder
+    are deterministic on one machine but not across processors (their float sums round
+    differently on another CPU: docs/model.md, "Reproducing the model"), so make train reuses
+    the committed results and the model folder comes out the same everywhere; ``--fresh``
+    makes them anew."""
+    card_path = SHIPPED_MODEL / "model_card.json"
+    if not card_path.exists():
+        return None
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    if card.get("made_from", {}).get(step) != inputs:
+        return None
+    path = SHIPPED_MODEL / name
+    recorded = card.get("files", {}).get(name, {}).get("sha256")
+    if not path.exists() or sha256_file(path) != recorded:
+        return None
+    return path, card
+
+
+def shipped_export(weights: str, size: int, seed: int) -> tuple[Path, str] | None:
+    """The committed int8 file and its quantisation note, for these weights, size and seed."""
+    found = shipped("export", {"weights": weights, "input_size": size, "seed": seed}, TFLITE_NAME)
+    return None if found is None else (found[0], found[1]["metrics"]["quantisation"])
+
+
+def shipped_finder(inputs: str) -> finder_training.FinderFit | None:
+    """The committed pet finder and its held-out figures, for these inputs (finder_inputs)."""
+    found = shipped("finder", inputs, FINDER_NAME)
+    if found is None:
+        return None
+    path, card = found
+    validation = {k: v for k, v in card["metrics"]["pet_finder"].items() if k != "rule"}
+    return finder_training.FinderFit(PetFinder.load(path), validation, inputs)
+
+
+def finder_inputs(looks_cache: Path, seed: int) -> str:
+    """Everything the finder's fit reads: its looks (their cache name holds the model file,
+    the pixel code and the scene plans), the fitting code and the seed."""
+    code = "".join(sha256_file(ROOT / d / "finder.py") for d in ("training", "classifier"))
+    return hashlib.sha256(f"{looks_cache.name}|{code}|{seed}".encode()).hexdigest()
 
 
 def convert(args: argparse.Namespace, dataset: Dataset, size: int, tflite: Path) -> str:
@@ -690,11 +744,16 @@ def train_finder(
     look_code = inspect.getsource(locate.look_pixels) + inspect.getsource(locate.frame_size)
     key = hashlib.sha256((repr(plans) + look_code).encode()).hexdigest()[:12]
     cache = args.work / f"finder-looks-{sha256_file(backbone.tflite)[:16]}-{pixels_code}-{key}.npz"
+    inputs = finder_inputs(cache, args.seed)
+    committed = None if args.smoke or args.fresh else shipped_finder(inputs)
+    if committed is not None:
+        log(f"      the committed model's finder, fitted on these very looks: {SHIPPED_MODEL}")
+        return committed
     log(f"      {count} scenes, {len(pets)} training pets, {len(backgrounds)} backgrounds")
     looks = finder_training.look_at_scenes(
         plans, runtime, locate.detail_side(runtime.input_size), cache, log=log
     )
-    return finder_training.fit_finder(looks, args.seed, log=log)
+    return replace(finder_training.fit_finder(looks, args.seed, log=log), inputs=inputs)
 
 
 def write_model(
@@ -730,6 +789,12 @@ def write_model(
         "Oxford-IIIT Pet hold-out confusion (other labels pooled)",
     )
     card = report.build_card(args, dataset, backbone, labels, fitted, metrics)
+    # What the two steps whose float maths differ by processor were made from: make train
+    # reuses the committed results of the same inputs (shipped_export, shipped_finder).
+    card["made_from"] = {
+        "export": {"weights": backbone.weights, "input_size": backbone.size, "seed": args.seed},
+        "finder": finder.inputs,
+    }
     report.write_card(
         out,
         card,
@@ -781,6 +846,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "Oxford's is the checkpoint's): how much the figures hang on one draw",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny, fast run to check the pipeline")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="convert the backbone to int8 and fit the pet finder on this machine even where "
+        "the committed model made them from the same inputs (both then differ slightly by CPU)",
+    )
     parser.add_argument(
         "--small-copies",
         choices=sorted(SMALL_COPY_SPECIES),

@@ -61,3 +61,35 @@ def test_holdout_seed_draws_the_other_groups_again_and_keeps_oxford() -> None:
     for group, split in shipped.groups.items():
         same = set(split.held.tolist()) == set(again.groups[group].held.tolist())
         assert same == (group == "oxford-pets"), group
+
+
+def test_make_train_reuses_the_committed_export_and_finder(tmp_path: Path) -> None:
+    """TensorFlow's int8 conversion and torch's fit of the finder round differently on another
+    processor, so make train takes the committed model's results for the same inputs: the model
+    folder then comes out the same on every machine."""
+    from classifier.model_card import sha256_file
+    from training.pipeline import (
+        FINDER_NAME,
+        FINETUNED,
+        SHIPPED_MODEL,
+        TFLITE_NAME,
+        shipped_export,
+        shipped_finder,
+    )
+
+    card = json.loads((SHIPPED_MODEL / "model_card.json").read_text())
+    weights, size, seed = sha256_file(FINETUNED), card["input_size"], card["training"]["seed"]
+    assert card["made_from"]["export"] == {"weights": weights, "input_size": size, "seed": seed}
+    found = shipped_export(weights, size, seed)
+    assert found == (SHIPPED_MODEL / TFLITE_NAME, card["metrics"]["quantisation"])
+    # Other weights, size or seed: converted anew.
+    assert shipped_export("imagenet-lite2", size, seed) is None
+    assert shipped_export(weights, size + 32, seed) is None
+    assert shipped_export(weights, size, seed + 1) is None
+
+    fit = shipped_finder(card["made_from"]["finder"])
+    assert fit is not None and fit.inputs == card["made_from"]["finder"]
+    assert fit.validation["cell_accuracy"] == card["metrics"]["pet_finder"]["cell_accuracy"]
+    assert shipped_finder("other looks") is None
+    fit.finder.save(tmp_path / FINDER_NAME)  # as make train writes it: the same bytes
+    assert (tmp_path / FINDER_NAME).read_bytes() == (SHIPPED_MODEL / FINDER_NAME).read_bytes()
