@@ -95,7 +95,6 @@ class Part:
 def group_parts(args: argparse.Namespace) -> list[Part]:
     """Each group's training photos (the pipeline's seeded hold-out split: the hold-out is
     never copied) split into fitting and validation photos."""
-
     parts = []
     rng = random.Random(args.seed)
     for group in args.groups:

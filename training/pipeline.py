@@ -57,7 +57,7 @@ from training.data import GENERIC, OXFORD, Photo
 
 ROOT = Path(__file__).resolve().parent.parent
 TFLITE_NAME = "breed_model.tflite"
-SHIPPED_MODEL = ROOT / "model"  # the committed model (its int8 export is reused: shipped_export)
+SHIPPED_MODEL = ROOT / "model"  # the committed model (its export and finder are reused: shipped)
 HEAD_NAME = "breed_head.npz"
 FINDER_NAME = "pet_finder.npz"
 FINDER_SCENES = 6000  # ~5 minutes to render and look at on 2 cores; the fit ~2 minutes
