@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import json
 import math
@@ -46,6 +45,7 @@ from PIL import Image
 # Pure NumPy/Pillow modules: the package imports LiteRT lazily, so these load on a GPU machine
 # that has only torch, NumPy and Pillow, and evaluation here matches serving.
 from classifier import imagenet, preprocess
+from classifier.model_card import sha256_file
 from training import data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,16 +69,6 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- prepare (CPU)
-
-
-@dataclass(frozen=True)
-class Store:
-    """How the compact copy is written: the short side (never enlarged) and the WebP quality.
-    The defaults are the Oxford-only run's; the open-world run writes smaller copies so that
-    every group travels to a rented GPU machine in one go (docs/model.md)."""
-
-    short_side: int = STORE_SHORT_SIDE
-    quality: int = STORE_QUALITY
 
 
 @dataclass(frozen=True)
@@ -184,17 +174,16 @@ def prepare(args: argparse.Namespace) -> int:
             }
         )
     sources = {r["file"]: args.data_dir / r["source"] for r in rows}
-    store = Store(args.short_side, args.quality)
 
     def write(name: str) -> int:
         img = Image.open(sources[name])
         img = img.convert("RGB")
-        scale = store.short_side / min(img.size)
+        scale = args.short_side / min(img.size)
         if scale < 1:
             size = (round(img.width * scale), round(img.height * scale))
             img = img.resize(size, Image.Resampling.BICUBIC)
         buffer = io.BytesIO()
-        img.save(buffer, "WEBP", quality=store.quality, method=4)
+        img.save(buffer, "WEBP", quality=args.quality, method=4)
         (out / name).write_bytes(buffer.getvalue())
         return len(buffer.getvalue())
 
@@ -547,10 +536,6 @@ CONFIGS = {
 }
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def fine_tuned_on(fit: Photos, directory: Path, init: Path) -> dict:
     """What a new checkpoint records of the photos its weights have seen, its start's included
     (``lineage.json``, written by prepare): the groups and every photo fine-tuned on. make
@@ -664,6 +649,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=[*data.PET_GROUPS, "all"],
         help="the photo folders to fine-tune on (default: oxford-pets, the committed run)",
     )
+    # The defaults are the Oxford-only run's; the open-world run stores smaller copies so that
+    # every group travels to a rented GPU machine in one call (docs/model.md).
     p.add_argument("--short-side", type=int, default=STORE_SHORT_SIDE, help="stored photos' side")
     p.add_argument("--quality", type=int, default=STORE_QUALITY, help="stored photos' WebP quality")
     p.add_argument(
