@@ -201,18 +201,17 @@ def calibration_folds(
     """Per training photo its calibration fold, -1 for a photo the backbone was fine-tuned on.
     The committed checkpoint (fine-tuned on Oxford photos only, from before checkpoints listed
     their photos) gives its Oxford validation photos, all in fold 0."""
-    relative = [p.relative(args.data_dir) for p in train]
     seen = args.fine_tuned_on
-    if args.smoke or args.validation_photos is None:
+    if args.smoke or args.validation_photos is None or (seen is None and group != OXFORD):
         return data.folds(train, args.calibration_folds, args.seed)
-    if seen is None:  # the committed checkpoint
-        if group != OXFORD:
-            return data.folds(train, args.calibration_folds, args.seed)
+    relative = [p.relative(args.data_dir) for p in train]
+    held_out = {p.relative(args.data_dir) for p in held}
+    if seen is None:  # the committed checkpoint: its Oxford validation photos
         calib_set = set(args.validation_photos)
-        if {p.relative(args.data_dir) for p in held} & calib_set:
+        if held_out & calib_set:
             raise SystemExit("the checkpoint was fine-tuned on another split")
         return np.array([0 if r in calib_set else -1 for r in relative])
-    if {p.relative(args.data_dir) for p in held} & seen:
+    if held_out & seen:
         raise SystemExit(
             f"the checkpoint was fine-tuned on {group} hold-out photos (another split, or "
             "--holdout-seed): its figures would flatter"

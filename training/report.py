@@ -240,7 +240,7 @@ def summary_lines(metrics: dict) -> list[str]:
 
 def calibration_photos(args, dataset) -> str:
     """The photos that calibrated, in the card's words: those the backbone never saw."""
-    if getattr(args, "fine_tuned_on", None) is None:  # the committed Oxford-only checkpoint
+    if args.fine_tuned_on is None:  # the committed Oxford-only checkpoint, or ImageNet weights
         return (
             "the Oxford validation photos the fine-tuned backbone never saw and every Stanford "
             "and ordinary-pet training photo, each scored by a head fitted without its quarter "
