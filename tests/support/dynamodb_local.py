@@ -1,5 +1,6 @@
 """A real DynamoDB-compatible server on 127.0.0.1 for the store's tests: moto's standalone
-server (``python -m moto.server``, from the ``dev`` extra), started as a separate process.
+server (from the ``dev`` extra), started as a separate process by ``serial_moto_server.py``,
+which applies one request at a time as DynamoDB applies a conditional write atomically.
 
 The tests talk to it through boto3 exactly as Lambda talks to DynamoDB (``dynamodb://TABLE``
 with an ``endpoint`` option); nothing reaches AWS. Each test gets its own table, created like
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 REGION = "eu-west-1"
 # Fake credentials: moto accepts anything, and they keep boto3 from looking for real ones.
@@ -80,7 +82,7 @@ def dynamodb_server(timeout: float = 30.0) -> Iterator[DynamoDBServer]:
     port = free_port()
     env = {**os.environ, **AWS_ENV}
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(Path(__file__).with_name("serial_moto_server.py")), str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
