@@ -35,7 +35,12 @@ class Serialised:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with self.lock:
-            return list(self.app(environ, start_response))
+            body = self.app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                if hasattr(body, "close"):  # WSGI: the server must close what the app returned
+                    body.close()
 
 
 def main(port: int) -> None:
