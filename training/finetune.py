@@ -248,6 +248,10 @@ class Config:
     # once every group is fine-tuned on, the two non-pedigree labels hold 560 photos each and
     # a rare Stanford breed 20.
     balanced: bool = False
+    # Keep the stem and this many MBConv blocks as the starting checkpoint's: their activations
+    # are computed once for the network and its teacher, and no gradient flows through them
+    # (a CPU run: 3.4 s per 32 crops with every block trained, 1.6 s with 11 kept).
+    frozen_blocks: int = 0
     seed: int = SEED
 
 
@@ -345,7 +349,18 @@ def _autocast(device):
 
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+    # oneDNN's bfloat16 kernels where the CPU has them (AVX512-BF16): a training step here
+    # takes 4.4 s instead of 7.3 s
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=_cpu_bf16())
+
+
+def _cpu_bf16() -> bool:
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def mean_per_class(pred: np.ndarray, y: np.ndarray) -> float:
@@ -389,6 +404,9 @@ def train_one(
         p.requires_grad_(False)
     model = EfficientNetLite(init, drop_path=cfg.drop_path).to(device)
     model = model.to(memory_format=torch.channels_last)
+    frozen = cfg.frozen_blocks
+    for p in model.bottom_parameters(frozen) if frozen else []:
+        p.requires_grad_(False)
     n_classes = len(labels.names)
     head = torch.nn.Linear(model.num_features, n_classes).to(device)
     weight = None
@@ -397,8 +415,9 @@ def train_one(
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
 
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    trained = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trained if p.ndim > 1]
+    no_decay = [p for p in trained if p.ndim <= 1]
     optimizer = torch.optim.AdamW(
         [
             {"params": decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
@@ -439,9 +458,15 @@ def train_one(
             for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
                 group["lr"] = base * scale
             with _autocast(device):
-                features, inet = model(x)
-                with torch.no_grad():
-                    _, inet_teacher = teacher(x)
+                if frozen:
+                    with torch.no_grad():  # the frozen bottom is the teacher's too
+                        shared = teacher.bottom(x, frozen)
+                        _, inet_teacher = teacher.top(shared, frozen)
+                    features, inet = model.top(shared, frozen)
+                else:
+                    features, inet = model(x)
+                    with torch.no_grad():
+                        _, inet_teacher = teacher(x)
                 loss = F.cross_entropy(
                     head(features[: len(idx)]).float(),
                     y,
@@ -532,6 +557,11 @@ CONFIGS = {
     "open-kd3": Config(name="open-kd3", epochs=15, lr=1e-4, distill=3.0, balanced=True),
     "open-kd3-lr3e-4": Config(
         name="open-kd3-lr3e-4", epochs=15, lr=3e-4, distill=3.0, balanced=True
+    ),
+    # The same on two CPU cores within a session (about 5.5 minutes an epoch): the stem and the
+    # blocks up to the 88-channel stage stay as the checkpoint's, the rest is tuned.
+    "open-top-kd3": Config(
+        name="open-top-kd3", epochs=7, lr=3e-4, distill=3.0, balanced=True, frozen_blocks=11
     ),
 }
 

@@ -100,13 +100,29 @@ class EfficientNetLite(nn.Module):
         return self._fc.in_features
 
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.top(self.bottom(pixels, 0), 0)
+
+    def bottom(self, pixels: torch.Tensor, end: int) -> torch.Tensor:
+        """The stem and the first ``end`` blocks: a frozen bottom's activations, computed once
+        for the fine-tuned network and its distillation teacher (they share those weights)."""
         x = pixels / 128 - 127 / 128
         x = F.relu6(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
+        for block in self._blocks[:end]:
+            x = block(x)
+        return x
+
+    def top(self, x: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Blocks from ``start`` on, the head convolution and the pooling."""
+        for block in self._blocks[start:]:
             x = block(x)
         x = F.relu6(self._bn1(self._conv_head(x)))
         features = x.mean((2, 3))
         return features, self._fc(features)
+
+    def bottom_parameters(self, end: int) -> list[nn.Parameter]:
+        """The stem's and the first ``end`` blocks' parameters."""
+        modules = [self._conv_stem, self._bn0, *self._blocks[:end]]
+        return [p for module in modules for p in module.parameters()]
 
 
 def numpy_state(model: nn.Module) -> dict[str, np.ndarray]:

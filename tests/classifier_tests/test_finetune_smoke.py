@@ -44,6 +44,11 @@ def test_torch_network_matches_the_keras_port_that_gets_exported() -> None:
     np.testing.assert_allclose(features.numpy(), keras_features, atol=1e-3)
     np.testing.assert_allclose(logits.numpy(), keras_logits, atol=1e-3)
     assert numpy_state(network).keys() == state.keys()
+    with torch.no_grad():  # a frozen bottom's split computes the same network
+        split = network.top(
+            network.bottom(torch.from_numpy(pixels).permute(0, 3, 1, 2).float(), 7), 7
+        )
+    np.testing.assert_allclose(split[1].numpy(), logits.numpy(), atol=1e-5)
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the checkout")
@@ -82,7 +87,7 @@ def test_every_group_on_from_the_checkpoint_keeps_calibration_photos_unseen(
 
     from training import data
     from training.efficientnet_lite import load_finetuned
-    from training.finetune import main
+    from training.finetune import CONFIGS, main
     from training.pipeline import FINETUNED, calibration_folds
 
     prepared, runs = tmp_path / "data", tmp_path / "runs"
@@ -101,9 +106,18 @@ def test_every_group_on_from_the_checkpoint_keeps_calibration_photos_unseen(
     assert not {r["source"] for r in rows if r["subset"] == "val"} & set(lineage["fine_tuned_on"])
 
     train_args = ["--data", str(prepared), "--out", str(runs), "--epochs", "1", "--batch", "8"]
-    train_args += ["--configs", "open-kd3", "--limit", "3", "--eval-size", "64", *init]
-    assert main(["train", *train_args]) == 0
+    train_args += ["--configs", "open-kd3", "open-top-kd3", "--limit", "3", "--eval-size", "64"]
+    assert main(["train", *train_args, *init]) == 0
     _, meta = load_finetuned(runs / "open-kd3.npz")
+    # The CPU configuration keeps the stem and its frozen blocks as the checkpoint's.
+    start, _ = load_finetuned(FINETUNED)
+    top, _ = load_finetuned(runs / "open-top-kd3.npz")
+    kept = CONFIGS["open-top-kd3"].frozen_blocks
+    for name in ("_conv_stem.weight", f"_blocks.{kept - 1}._project_conv.weight"):
+        np.testing.assert_array_equal(top[name], start[name])
+    assert not np.array_equal(
+        top[f"_blocks.{kept}._project_conv.weight"], start[f"_blocks.{kept}._project_conv.weight"]
+    )
     assert meta["groups"] == sorted(data.PET_GROUPS)
     seen = set(meta["fine_tuned_on"])
     assert set(lineage["fine_tuned_on"]) <= seen
